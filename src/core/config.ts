@@ -1,0 +1,129 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * The one configuration schema of pumpwatch: validation, defaults and documentation in one place.
+ * Loaded once (file → environment → command-line flags, later wins), frozen and passed in; no
+ * module reads `process.env` on its own. docs/configuration.md lists every key.
+ */
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    /** Data folder: database, TLS material, master key, operator token. */
+    data: z.string().min(1).default("./data"),
+    /** Public host name of this pumpwatch: put in the server certificate and in `assignedHub`. */
+    host: z.string().min(1).default("localhost"),
+    /** Further names for the server certificate and accepted as hub names in SAS tokens. */
+    hostNames: z.array(z.string().min(1)).default([]),
+    /** Address the listeners bind to. */
+    bind: z.string().default("0.0.0.0"),
+    /** MQTT over TLS, serving both provisioning (DPS) and the hub. */
+    mqttPort: port.default(8883),
+    /** HTTPS: API, DPS and IoT Hub device HTTPS endpoints, /healthz, /metrics. */
+    httpsPort: port.default(8443),
+    tls: z
+      .object({
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        ca: z.string().optional(),
+      })
+      .default({}),
+    /** Database: "sqlite" (file in the data folder) or a file path ending in .db. */
+    db: z.string().default("sqlite"),
+    /** SQLite `synchronous` level: FULL survives power loss, NORMAL survives a process crash. */
+    sqliteSync: z.enum(["FULL", "NORMAL"]).default("FULL"),
+    /** DPS id scope; generated on first start and kept in the database when not given. */
+    idScope: z.string().regex(/^[0-9A-Za-z]{4,32}$/).optional(),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    limits: z
+      .object({
+        /** Largest MQTT packet accepted, checked before the bytes are buffered (Azure: 256 KiB). */
+        maxPacketBytes: z.number().int().min(1024).default(256 * 1024),
+        /** Time a new connection has to send CONNECT. */
+        connectTimeoutMs: z.number().int().min(100).max(10_000).default(10_000),
+        /** Highest keep-alive granted; Azure caps the server timeout at 1767 s = 1.5 × 1178 s. */
+        keepAliveMaxSec: z.number().int().min(5).max(1178).default(1178),
+        /** Clock skew tolerated for SAS expiry. */
+        sasSkewSec: z.number().int().min(0).default(300),
+        /** Samples stamped later than now + this are invalid. */
+        maxFutureSec: z.number().int().min(0).default(300),
+        /** Samples per packet (store-and-forward batches). */
+        maxSamplesPerPacket: z.number().int().min(1).default(10_000),
+        /** Simultaneous MQTT connections before CONNACK 3 (server unavailable). */
+        maxConnections: z.number().int().min(1).default(100_000),
+        /** Packets waiting for the group commit before new CONNECTs are refused with CONNACK 3. */
+        maxPendingPackets: z.number().int().min(1).default(50_000),
+        /** Days a message id is remembered for de-duplication. */
+        dedupDays: z.number().int().min(1).default(30),
+      })
+      .default({}),
+    /** Longest a packet waits for the group commit, in milliseconds. */
+    commitDelayMs: z.number().min(0).max(100).default(2),
+    /** Secret for encrypting device keys at rest (base64, 32 bytes); else `<data>/master.key`. */
+    masterKey: z.string().optional(),
+  })
+  .strict();
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables read by `loadConfig`, each mapped to a config key. */
+const ENV_KEYS: Record<string, (v: string) => ConfigInput> = {
+  PUMPWATCH_DATA: (v) => ({ data: v }),
+  PUMPWATCH_HOST: (v) => ({ host: v }),
+  PUMPWATCH_HOST_NAMES: (v) => ({ hostNames: v.split(",").filter(Boolean) }),
+  PUMPWATCH_BIND: (v) => ({ bind: v }),
+  PUMPWATCH_MQTT_PORT: (v) => ({ mqttPort: Number(v) }),
+  PUMPWATCH_HTTPS_PORT: (v) => ({ httpsPort: Number(v) }),
+  PUMPWATCH_DB: (v) => ({ db: v }),
+  PUMPWATCH_LOG_LEVEL: (v) => ({ logLevel: v as "info" }),
+  PUMPWATCH_MASTER_KEY: (v) => ({ masterKey: v }),
+  PUMPWATCH_ID_SCOPE: (v) => ({ idScope: v }),
+};
+
+function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
+  return {
+    ...a,
+    ...b,
+    tls: { ...a.tls, ...b.tls },
+    limits: { ...a.limits, ...b.limits },
+  };
+}
+
+export class ConfigError extends Error {}
+
+/** Builds the frozen config: defaults ← file ← environment ← flags. Throws ConfigError saying what to fix. */
+export function loadConfig(opts: {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  flags?: ConfigInput;
+}): Config {
+  let input: ConfigInput = {};
+  if (opts.file) {
+    try {
+      input = JSON.parse(readFileSync(opts.file, "utf8")) as ConfigInput;
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${opts.file}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, toInput] of Object.entries(ENV_KEYS)) {
+    const value = opts.env?.[name];
+    if (value !== undefined && value !== "") input = merge(input, toInput(value));
+  }
+  if (opts.flags) input = merge(input, opts.flags);
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration — ${problems.join("; ")}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

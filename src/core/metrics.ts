@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Every Prometheus metric pumpwatch exports, on one registry per app instance (tests build many). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "pumpwatch_process_" });
+  const registers = [registry];
+  return {
+    registry,
+    packets: new Counter({
+      name: "pumpwatch_packets_total",
+      help: "Telemetry packets by transport and outcome (stored, duplicate, quarantined) and quarantine reason",
+      labelNames: ["transport", "outcome", "reason"] as const,
+      registers,
+    }),
+    samples: new Counter({ name: "pumpwatch_samples_stored_total", help: "Samples committed to the store", registers }),
+    commitBatch: new Histogram({
+      name: "pumpwatch_commit_batch_packets",
+      help: "Packets per group commit",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: "pumpwatch_commit_duration_seconds",
+      help: "Duration of one group commit",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    commitFailures: new Counter({ name: "pumpwatch_commit_failures_total", help: "Group commits that failed", registers }),
+    pendingPackets: new Gauge({ name: "pumpwatch_ingest_pending_packets", help: "Packets waiting for commit", registers }),
+    connections: new Gauge({ name: "pumpwatch_mqtt_connections", help: "Open MQTT connections (authenticated)", labelNames: ["kind"] as const, registers }),
+    connects: new Counter({
+      name: "pumpwatch_mqtt_connects_total",
+      help: "MQTT CONNECT attempts by result",
+      labelNames: ["kind", "result"] as const,
+      registers,
+    }),
+    protocolViolations: new Counter({
+      name: "pumpwatch_mqtt_violations_total",
+      help: "Connections closed for a protocol or policy violation, by reason",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    registrations: new Counter({
+      name: "pumpwatch_dps_registrations_total",
+      help: "Provisioning requests by transport and HTTP-style status",
+      labelNames: ["transport", "status"] as const,
+      registers,
+    }),
+    twinOps: new Counter({ name: "pumpwatch_twin_operations_total", help: "Device twin operations", labelNames: ["op"] as const, registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

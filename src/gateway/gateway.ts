@@ -1,0 +1,361 @@
+import { EventEmitter } from "node:events";
+import type { Duplex } from "node:stream";
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from "aedes";
+import { asciiJson, parseJsonObject } from "../core/json.js";
+import { isValidId } from "../core/keys.js";
+import type { Metrics } from "../core/metrics.js";
+import { parseSas, verifySas } from "../core/sas.js";
+import type { DeviceDirectory } from "../ingest/directory.js";
+import type { Ingest } from "../ingest/ingest.js";
+import type { DpsRequest, DpsResponse } from "../provisioning/service.js";
+import type { RegistryStore, Twin } from "../store/ports.js";
+import { GuardedConnection } from "./guard.js";
+import { type ClientContext, DeviceSessions } from "./sessions.js";
+import {
+  classifySubscription,
+  desiredPatchTopic,
+  dpsResponseTopic,
+  type HubTopic,
+  parsePublishTopic,
+  parseUsername,
+  twinResponseTopic,
+} from "./topics.js";
+
+export interface GatewayOptions {
+  /** Host names (with or without :port) a device may name in its user name and SAS `sr`. */
+  hubNames: readonly string[];
+  idScope: string;
+  maxPacketBytes: number;
+  connectTimeoutMs: number;
+  keepAliveMaxSec: number;
+  sasSkewSec: number;
+  maxConnections: number;
+  maxPendingPackets: number;
+}
+
+export interface GatewayDeps {
+  directory: DeviceDirectory;
+  registry: RegistryStore;
+  ingest: Ingest;
+  metrics: Metrics;
+  /** Answers provisioning requests arriving over MQTT. */
+  provisioning: { handle(req: DpsRequest): Promise<DpsResponse> };
+}
+
+/** Events the gateway emits for the application to log; the gateway itself logs nothing. */
+export interface GatewayEvents {
+  deviceConnected: [deviceId: string];
+  deviceDisconnected: [deviceId: string];
+  authFailed: [info: { clientId: string; reason: string; remote: string | undefined }];
+  violation: [info: { clientId: string | undefined; reason: string; remote: string | undefined }];
+  error: [err: Error];
+}
+
+type Done = (error?: Error | null) => void;
+
+class Violation extends Error {}
+
+const NOT_AUTHORIZED = 5;
+const SERVER_UNAVAILABLE = 3;
+
+/**
+ * The device-facing MQTT endpoint, wire-compatible with Azure IoT Hub and DPS (azure-protocol.md §3,
+ * §5) on aedes: SAS authentication at CONNECT, the Azure topic grammar, the device twin, and limits
+ * the parser lacks. Telemetry goes to ingest; the PUBACK is written only after ingest committed it,
+ * because aedes calls `authorizePublish` before it writes the PUBACK.
+ */
+export class Gateway extends EventEmitter<GatewayEvents> {
+  readonly broker: Aedes;
+  readonly #o: GatewayOptions;
+  readonly #d: GatewayDeps;
+  readonly #contexts = new WeakMap<Client, ClientContext>();
+  readonly #sessions = new DeviceSessions();
+  readonly #hubNames: Set<string>;
+
+  constructor(options: GatewayOptions, deps: GatewayDeps) {
+    super();
+    this.#o = options;
+    this.#d = deps;
+    this.#hubNames = new Set(options.hubNames.map((h) => h.toLowerCase()));
+    this.broker = new Aedes({
+      connectTimeout: options.connectTimeoutMs,
+      maxClientsIdLength: 128,
+      // Devices never receive routed messages from each other: keep aedes' queues small.
+      queueLimit: 42,
+      preConnect: (client, packet, cb) => this.#preConnect(client, packet, cb),
+      authenticate: (client, username, password, cb) => {
+        this.#authenticate(client, username, password).then(
+          (ok) => cb(null, ok),
+          (err: AuthenticateError) => cb(err, false),
+        );
+      },
+      authorizePublish: (client, packet, cb) => this.#authorizePublish(client, packet, cb),
+      authorizeSubscribe: (client, sub, cb) => this.#authorizeSubscribe(client, sub, cb),
+      authorizeForward: () => null,
+    });
+    this.broker.on("clientReady", (client) => this.#onReady(client));
+    this.broker.on("clientDisconnect", (client) => this.#onDisconnect(client));
+    this.broker.on("unsubscribe", (filters, client) => this.#onUnsubscribe(filters, client));
+  }
+
+  /** Serves one accepted TLS connection. */
+  handle(socket: Duplex & { remoteAddress?: string | undefined }): void {
+    const guarded = new GuardedConnection(socket, this.#o.maxPacketBytes, (reason) => {
+      this.#d.metrics.protocolViolations.inc({ reason });
+      this.emit("violation", { clientId: undefined, reason, remote: socket.remoteAddress });
+    });
+    this.broker.handle(guarded);
+  }
+
+  /** Closes the connection of a device (disabled, keys rotated). */
+  disconnectDevice(deviceId: string): void {
+    const client = (this.broker as unknown as { clients: Record<string, Client> }).clients[deviceId];
+    client?.close();
+  }
+
+  /** Pushes a desired-properties patch to the device if it is connected and listening (§5.5). */
+  pushDesired(deviceId: string, patch: Record<string, unknown>, version: number): void {
+    const client = (this.broker as unknown as { clients: Record<string, Client> }).clients[deviceId];
+    if (!client || !this.#sessions.has(deviceId, "twinDesired")) return;
+    deliver(client, desiredPatchTopic(version), JSON.stringify({ ...patch, $version: version }));
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+  }
+
+  #preConnect(client: Client, packet: { keepalive?: number | undefined; protocolVersion?: number | undefined }, cb: (e: Error | null, ok: boolean) => void): void {
+    // Azure IoT Hub speaks MQTT 3.1.1 only (§5.1).
+    if (packet.protocolVersion !== 4) {
+      this.#violation(client, "protocol_version");
+      cb(new Violation("only MQTT 3.1.1 is supported"), false);
+      return;
+    }
+    // Keep-alive cap: 0 (no keep-alive) and anything above the cap become the cap, so a silent
+    // connection is always noticed (Azure: 1.5 × keep-alive, at most 1767 s).
+    if (!packet.keepalive || packet.keepalive > this.#o.keepAliveMaxSec) packet.keepalive = this.#o.keepAliveMaxSec;
+    cb(null, true);
+  }
+
+  async #authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+    const refuse = (reason: string, code: number = NOT_AUTHORIZED): never => {
+      this.#d.metrics.connects.inc({ kind: "unknown", result: reason });
+      this.emit("authFailed", { clientId: client.id, reason, remote: remoteOf(client) });
+      const err = new Error(reason) as AuthenticateError;
+      (err as { returnCode: number }).returnCode = code;
+      throw err;
+    };
+    if (this.broker.connectedClients >= this.#o.maxConnections) refuse("too_many_connections", SERVER_UNAVAILABLE);
+    if (this.#d.ingest.pending >= this.#o.maxPendingPackets) refuse("ingest_overloaded", SERVER_UNAVAILABLE);
+    const parsed = username === undefined ? undefined : parseUsername(username);
+    if (!parsed) return refuse("bad_username");
+    const pass = password?.toString("utf8");
+    if (parsed.kind === "dps") {
+      // Azure DPS accepts the CONNECT and answers 401 on the register request (§3.4).
+      if (parsed.idScope !== this.#o.idScope) return refuse("unknown_id_scope");
+      if (client.id !== parsed.registrationId || !isValidId(parsed.registrationId)) return refuse("client_id_mismatch");
+      this.#contexts.set(client, { kind: "dps", registrationId: parsed.registrationId, idScope: parsed.idScope, password: pass });
+      this.#d.metrics.connects.inc({ kind: "dps", result: "ok" });
+      return true;
+    }
+    if (parsed.moduleId !== undefined) return refuse("modules_not_supported");
+    if (client.id !== parsed.deviceId) return refuse("client_id_mismatch");
+    if (!this.#hubNames.has(parsed.host.toLowerCase())) return refuse("unknown_hub_name");
+    const token = pass === undefined ? undefined : parseSas(pass);
+    if (!token) return refuse("bad_sas");
+    const device = await this.#d.directory.get(parsed.deviceId);
+    if (!device) return refuse("unknown_device");
+    const nowSec = Math.floor(Date.now() / 1000);
+    const check = verifySas(token, {
+      expectedResources: [`${parsed.host}/devices/${parsed.deviceId}`],
+      keys: [device.primaryKey, device.secondaryKey],
+      nowSec,
+      skewSec: this.#o.sasSkewSec,
+    });
+    if (!check.ok) return refuse(`sas_${check.reason}`);
+    if (!device.enabled) return refuse("device_disabled");
+    const ctx: ClientContext = { kind: "hub", deviceId: device.id, expiresAtSec: Number(token.se) };
+    this.#contexts.set(client, ctx);
+    if (client.clean) this.#sessions.clear(device.id);
+    this.#d.metrics.connects.inc({ kind: "hub", result: "ok" });
+    return true;
+  }
+
+  #onReady(client: Client): void {
+    const ctx = this.#contexts.get(client);
+    if (!ctx) return;
+    this.#d.metrics.connections.inc({ kind: ctx.kind });
+    if (ctx.kind !== "hub") return;
+    // Azure severs the connection when the token expires (§1.1); the SDK renews before that.
+    const ms = (ctx.expiresAtSec + this.#o.sasSkewSec) * 1000 - Date.now();
+    ctx.expiryTimer = setTimeout(() => client.close(), Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+    ctx.expiryTimer.unref();
+    this.emit("deviceConnected", ctx.deviceId);
+  }
+
+  #onDisconnect(client: Client): void {
+    const ctx = this.#contexts.get(client);
+    if (!ctx) return;
+    this.#d.metrics.connections.dec({ kind: ctx.kind });
+    if (ctx.kind === "hub") {
+      clearTimeout(ctx.expiryTimer);
+      this.emit("deviceDisconnected", ctx.deviceId);
+    }
+  }
+
+  #onUnsubscribe(filters: string[], client: Client): void {
+    const ctx = this.#contexts.get(client);
+    if (ctx?.kind !== "hub") return;
+    for (const f of filters) {
+      const kind = classifySubscription(f, ctx.deviceId);
+      if (kind) this.#sessions.remove(ctx.deviceId, kind);
+    }
+  }
+
+  #authorizeSubscribe(client: Client, sub: Subscription, cb: (e: Error | null, s?: Subscription | null) => void): void {
+    const ctx = this.#contexts.get(client);
+    const owner = ctx?.kind === "hub" ? ctx.deviceId : ctx?.registrationId;
+    const kind = owner === undefined ? undefined : classifySubscription(sub.topic, owner);
+    const allowed = ctx?.kind === "dps" ? kind === "dpsResponses" : kind !== undefined && kind !== "dpsResponses";
+    // Azure closes the connection for a filter it does not serve; the SDK ignores SUBACK 0x80 (§5.7).
+    if (!allowed || !kind || !owner) {
+      cb(this.#violation(client, "subscription_not_allowed"));
+      return;
+    }
+    if (ctx?.kind === "hub") this.#sessions.add(owner, kind);
+    // No QoS 2 on IoT Hub: granted 1 instead (§5.1).
+    cb(null, sub.qos > 1 ? { ...sub, qos: 1 } : sub);
+  }
+
+  #authorizePublish(client: Client | null, packet: PublishPacket, cb: Done): void {
+    const ctx = client && this.#contexts.get(client);
+    if (!client || !ctx) {
+      cb(new Violation("not authenticated"));
+      return;
+    }
+    // Azure closes the connection on QoS 2 (§5.1).
+    if (packet.qos > 1) {
+      cb(this.#violation(client, "qos2"));
+      return;
+    }
+    const topic = parsePublishTopic(packet.topic);
+    if (!topic) {
+      cb(this.#violation(client, "unknown_topic"));
+      return;
+    }
+    if (ctx.kind === "dps") this.#dpsPublish(client, ctx, topic, packet, cb);
+    else this.#hubPublish(client, ctx.deviceId, topic, packet, cb);
+  }
+
+  #hubPublish(client: Client, deviceId: string, topic: HubTopic, packet: PublishPacket, cb: Done): void {
+    switch (topic.kind) {
+      case "telemetry":
+        if (topic.deviceId !== deviceId) {
+          cb(this.#violation(client, "foreign_topic"));
+          return;
+        }
+        this.#d.ingest.submit(
+          {
+            transport: "mqtt",
+            authDeviceId: deviceId,
+            topicDeviceId: topic.deviceId,
+            topic: packet.topic,
+            messageId: topic.properties.get("$.mid"),
+            payload: packet.payload as Buffer,
+            receivedAt: Date.now(),
+          },
+          // Not committed (e.g. disk full): close without PUBACK so the device sends it again.
+          (err) => cb(err),
+        );
+        return;
+      case "twinGet":
+      case "twinPatchReported":
+        cb(null);
+        void this.#twin(client, deviceId, topic, packet.payload as Buffer);
+        return;
+      case "methodResponse":
+        // Direct methods are not invoked yet; a response is accepted and dropped.
+        cb(null);
+        return;
+      default:
+        cb(this.#violation(client, "dps_topic_on_hub"));
+    }
+  }
+
+  async #twin(client: Client, deviceId: string, topic: Extract<HubTopic, { kind: "twinGet" | "twinPatchReported" }>, body: Buffer): Promise<void> {
+    const { registry, metrics } = this.#d;
+    try {
+      if (topic.kind === "twinGet") {
+        metrics.twinOps.inc({ op: "get" });
+        deliver(client, twinResponseTopic(200, topic.rid), JSON.stringify(twinDocument(await registry.getTwin(deviceId))));
+        return;
+      }
+      metrics.twinOps.inc({ op: "patch_reported" });
+      const patch = parseJsonObject(body.toString("utf8"));
+      if (!patch || body.length > 32 * 1024) {
+        // The SDK only sees an error when the body has errorCode (§5.5).
+        deliver(client, twinResponseTopic(400, topic.rid), JSON.stringify({ errorCode: 400004, message: "reported patch must be a JSON object of at most 32 KiB" }));
+        return;
+      }
+      const twin = await registry.patchTwin(deviceId, "reported", patch);
+      deliver(client, twinResponseTopic(204, topic.rid, twin.reportedVersion), "");
+    } catch (err) {
+      this.emit("error", err as Error);
+      deliver(client, twinResponseTopic(500, topic.rid), JSON.stringify({ errorCode: 500000, message: "twin operation failed; retry later" }));
+    }
+  }
+
+  #dpsPublish(client: Client, ctx: Extract<ClientContext, { kind: "dps" }>, topic: HubTopic, packet: PublishPacket, cb: Done): void {
+    if (topic.kind !== "dpsRegister" && topic.kind !== "dpsPoll") {
+      cb(this.#violation(client, "hub_topic_on_dps"));
+      return;
+    }
+    cb(null);
+    const body = topic.kind === "dpsRegister" ? parseJsonObject((packet.payload as Buffer).toString("utf8")) : undefined;
+    const req: DpsRequest = {
+      transport: "mqtt",
+      idScope: ctx.idScope,
+      registrationId: ctx.registrationId,
+      sas: ctx.password,
+      kind: topic.kind === "dpsRegister" ? "register" : "poll",
+      operationId: topic.kind === "dpsPoll" ? topic.operationId : undefined,
+      body,
+    };
+    this.#d.provisioning.handle(req).then(
+      (res) => deliver(client, dpsResponseTopic(res.status, topic.rid, res.retryAfterSec), asciiJson(res.body)),
+      (err: Error) => {
+        this.emit("error", err);
+        // Status ≥ 429 makes the SDK retry later (§3.2).
+        deliver(client, dpsResponseTopic(500, topic.rid, 5), asciiJson({ errorCode: 500000, message: "internal error" }));
+      },
+    );
+  }
+
+  #violation(client: Client, reason: string): Violation {
+    this.#d.metrics.protocolViolations.inc({ reason });
+    this.emit("violation", { clientId: client.id, reason, remote: remoteOf(client) });
+    return new Violation(reason);
+  }
+}
+
+/** Twin document as the SDK reads it: top-level desired and reported with their versions (§5.5). */
+function twinDocument(t: Twin): Record<string, unknown> {
+  return {
+    desired: { ...t.desired, $version: t.desiredVersion },
+    reported: { ...t.reported, $version: t.reportedVersion },
+  };
+}
+
+/**
+ * Writes a QoS 0 PUBLISH straight to one client. Device-bound topics are per device, so nothing is
+ * routed; twin responses reach the device even when a reconnect lost its subscription (§9.9).
+ */
+function deliver(client: Client, topic: string, payload: string): void {
+  const c = client as unknown as { deliver0(p: unknown, cb: () => void): void; closed: boolean };
+  if (c.closed) return;
+  c.deliver0({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {});
+}
+
+function remoteOf(client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string }).remoteAddress;
+}

@@ -1,0 +1,17 @@
+import type { SecretBox } from "../../core/secrets.js";
+import type { Stores } from "../ports.js";
+import { openDb } from "./db.js";
+import { SqliteRegistryStore } from "./registry.js";
+import { SqliteTelemetryStore } from "./telemetry.js";
+
+/** The embedded default: every store port on one SQLite file. */
+export function openSqliteStores(file: string, box: SecretBox, opts: { synchronous: "FULL" | "NORMAL" }): Stores {
+  const db = openDb(file, opts);
+  return {
+    registry: new SqliteRegistryStore(db, box),
+    telemetry: new SqliteTelemetryStore(db),
+    async close() {
+      db.close();
+    },
+  };
+}

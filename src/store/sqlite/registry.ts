@@ -1,0 +1,239 @@
+import type { SecretBox } from "../../core/secrets.js";
+import { PumpwatchError } from "../../core/errors.js";
+import type { Device, DevicePatch, Enrollment, NewDevice, RegistryStore, Twin } from "../ports.js";
+import type { Db } from "./db.js";
+
+interface DeviceRow {
+  id: string;
+  enabled: number;
+  primary_key: string;
+  secondary_key: string;
+  company_id: string | null;
+  model: string | null;
+  pump_type: string | null;
+  serial: string | null;
+  enrollment_kind: Device["enrollmentKind"];
+  enrollment_name: string | null;
+  registration_payload: string | null;
+  created_at: string;
+  updated_at: string;
+  generation: number;
+}
+
+interface EnrollmentRow {
+  kind: Enrollment["kind"];
+  id: string;
+  primary_key: string;
+  secondary_key: string;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const DEVICE_COLUMNS: Record<keyof DevicePatch, string> = {
+  enabled: "enabled",
+  primaryKey: "primary_key",
+  secondaryKey: "secondary_key",
+  companyId: "company_id",
+  model: "model",
+  pumpType: "pump_type",
+  serial: "serial",
+  registrationPayload: "registration_payload",
+};
+
+/** Registry on SQLite; device and enrollment keys are sealed with the SecretBox at rest. */
+export class SqliteRegistryStore implements RegistryStore {
+  readonly #db: Db;
+  readonly #box: SecretBox;
+
+  constructor(db: Db, box: SecretBox) {
+    this.#db = db;
+    this.#box = box;
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = this.#db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    this.#db.prepare("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)").run(key, value);
+    return (await this.getSetting(key))!;
+  }
+
+  async getDevice(id: string): Promise<Device | undefined> {
+    const row = this.#db.prepare("SELECT * FROM devices WHERE id = ?").get(id) as DeviceRow | undefined;
+    return row && this.#device(row);
+  }
+
+  async createDevice(d: NewDevice): Promise<Device> {
+    const now = new Date().toISOString();
+    const insert = this.#db.prepare(
+      `INSERT OR IGNORE INTO devices (id, enabled, primary_key, secondary_key, company_id, model, pump_type, serial,
+         enrollment_kind, enrollment_name, registration_payload, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const result = insert.run(
+      d.id,
+      d.enabled === false ? 0 : 1,
+      this.#box.seal(d.primaryKey),
+      this.#box.seal(d.secondaryKey),
+      d.companyId ?? null,
+      d.model ?? null,
+      d.pumpType ?? null,
+      d.serial ?? null,
+      d.enrollmentKind,
+      d.enrollmentName ?? null,
+      d.registrationPayload === undefined ? null : JSON.stringify(d.registrationPayload),
+      now,
+      now,
+    );
+    if (result.changes === 0) throw new PumpwatchError("CONFLICT", `device ${d.id} already exists`);
+    return (await this.getDevice(d.id))!;
+  }
+
+  async updateDevice(id: string, patch: DevicePatch): Promise<Device> {
+    const sets: string[] = [];
+    const args: unknown[] = [];
+    for (const [key, value] of Object.entries(patch) as [keyof DevicePatch, unknown][]) {
+      if (value === undefined) continue;
+      sets.push(`${DEVICE_COLUMNS[key]} = ?`);
+      args.push(this.#deviceValue(key, value));
+    }
+    sets.push("updated_at = ?", "generation = generation + 1");
+    args.push(new Date().toISOString(), id);
+    const result = this.#db.prepare(`UPDATE devices SET ${sets.join(", ")} WHERE id = ?`).run(...args);
+    if (result.changes === 0) throw new PumpwatchError("NOT_FOUND", `device ${id} does not exist`);
+    return (await this.getDevice(id))!;
+  }
+
+  async listDevices(): Promise<Device[]> {
+    const rows = this.#db.prepare("SELECT * FROM devices ORDER BY id").all() as DeviceRow[];
+    return rows.map((r) => this.#device(r));
+  }
+
+  async getEnrollment(kind: Enrollment["kind"], id: string): Promise<Enrollment | undefined> {
+    const row = this.#db.prepare("SELECT * FROM enrollments WHERE kind = ? AND id = ?").get(kind, id) as
+      | EnrollmentRow
+      | undefined;
+    return row && this.#enrollment(row);
+  }
+
+  async createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment> {
+    const now = new Date().toISOString();
+    const result = this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO enrollments (kind, id, primary_key, secondary_key, enabled, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(e.kind, e.id, this.#box.seal(e.primaryKey), this.#box.seal(e.secondaryKey), e.enabled ? 1 : 0, now, now);
+    if (result.changes === 0) throw new PumpwatchError("CONFLICT", `${e.kind} enrollment ${e.id} already exists`);
+    return (await this.getEnrollment(e.kind, e.id))!;
+  }
+
+  async updateEnrollment(
+    kind: Enrollment["kind"],
+    id: string,
+    patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>,
+  ): Promise<Enrollment> {
+    const current = await this.getEnrollment(kind, id);
+    if (!current) throw new PumpwatchError("NOT_FOUND", `${kind} enrollment ${id} does not exist`);
+    const next = { ...current, ...patch };
+    this.#db
+      .prepare(
+        "UPDATE enrollments SET primary_key = ?, secondary_key = ?, enabled = ?, updated_at = ? WHERE kind = ? AND id = ?",
+      )
+      .run(this.#box.seal(next.primaryKey), this.#box.seal(next.secondaryKey), next.enabled ? 1 : 0, new Date().toISOString(), kind, id);
+    return (await this.getEnrollment(kind, id))!;
+  }
+
+  async listEnrollments(): Promise<Enrollment[]> {
+    const rows = this.#db.prepare("SELECT * FROM enrollments ORDER BY kind, id").all() as EnrollmentRow[];
+    return rows.map((r) => this.#enrollment(r));
+  }
+
+  async getTwin(deviceId: string): Promise<Twin> {
+    const row = this.#db.prepare("SELECT * FROM twins WHERE device_id = ?").get(deviceId) as
+      | { desired: string; desired_version: number; reported: string; reported_version: number }
+      | undefined;
+    if (!row) return { desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
+    return {
+      desired: JSON.parse(row.desired) as Record<string, unknown>,
+      desiredVersion: row.desired_version,
+      reported: JSON.parse(row.reported) as Record<string, unknown>,
+      reportedVersion: row.reported_version,
+    };
+  }
+
+  async patchTwin(deviceId: string, side: "desired" | "reported", patch: Record<string, unknown>): Promise<Twin> {
+    const apply = this.#db.transaction(() => {
+      this.#db.prepare("INSERT OR IGNORE INTO twins (device_id) VALUES (?)").run(deviceId);
+      const row = this.#db.prepare(`SELECT ${side} AS doc FROM twins WHERE device_id = ?`).get(deviceId) as { doc: string };
+      const merged = mergePatch(JSON.parse(row.doc) as Record<string, unknown>, patch);
+      this.#db
+        .prepare(`UPDATE twins SET ${side} = ?, ${side}_version = ${side}_version + 1 WHERE device_id = ?`)
+        .run(JSON.stringify(merged), deviceId);
+    });
+    apply.immediate();
+    return this.getTwin(deviceId);
+  }
+
+  async changeMark(): Promise<number> {
+    // Changes only when another connection (another process, the CLI) committed.
+    return this.#db.pragma("data_version", { simple: true }) as number;
+  }
+
+  #device(r: DeviceRow): Device {
+    return {
+      id: r.id,
+      enabled: r.enabled === 1,
+      primaryKey: this.#box.open(r.primary_key),
+      secondaryKey: this.#box.open(r.secondary_key),
+      companyId: r.company_id,
+      model: r.model,
+      pumpType: r.pump_type,
+      serial: r.serial,
+      enrollmentKind: r.enrollment_kind,
+      enrollmentName: r.enrollment_name,
+      registrationPayload: r.registration_payload === null ? null : JSON.parse(r.registration_payload),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      generation: r.generation,
+    };
+  }
+
+  #deviceValue(key: keyof DevicePatch, value: unknown): unknown {
+    if (key === "enabled") return value ? 1 : 0;
+    if (key === "primaryKey" || key === "secondaryKey") return this.#box.seal(value as string);
+    if (key === "registrationPayload") return value === null ? null : JSON.stringify(value);
+    return value;
+  }
+
+  #enrollment(r: EnrollmentRow): Enrollment {
+    return {
+      id: r.id,
+      kind: r.kind,
+      primaryKey: this.#box.open(r.primary_key),
+      secondaryKey: this.#box.open(r.secondary_key),
+      enabled: r.enabled === 1,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  }
+}
+
+/** JSON merge patch as the device twin applies it: null deletes, objects merge, the rest replaces. */
+export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === "$version") continue;
+    if (v === null) delete out[k];
+    else if (isObject(v) && isObject(out[k])) out[k] = mergePatch(out[k] as Record<string, unknown>, v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
