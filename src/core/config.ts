@@ -34,12 +34,19 @@ export const configSchema = z
     /** SQLite `synchronous` level: FULL survives power loss, NORMAL survives a process crash. */
     sqliteSync: z.enum(["FULL", "NORMAL"]).default("FULL"),
     /** DPS id scope; generated on first start and kept in the database when not given. */
-    idScope: z.string().regex(/^[0-9A-Za-z]{4,32}$/).optional(),
+    idScope: z
+      .string()
+      .regex(/^[0-9A-Za-z]{4,32}$/)
+      .optional(),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     limits: z
       .object({
         /** Largest MQTT packet accepted, checked before the bytes are buffered (Azure: 256 KiB). */
-        maxPacketBytes: z.number().int().min(1024).default(256 * 1024),
+        maxPacketBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(256 * 1024),
         /** Time a new connection has to send CONNECT. */
         connectTimeoutMs: z.number().int().min(100).max(10_000).default(10_000),
         /** Highest keep-alive granted; Azure caps the server timeout at 1767 s = 1.5 × 1178 s. */

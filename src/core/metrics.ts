@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** Every Prometheus metric pumpwatch exports, on one registry per app instance (tests build many). */
 export function createMetrics() {
@@ -13,7 +13,11 @@ export function createMetrics() {
       labelNames: ["transport", "outcome", "reason"] as const,
       registers,
     }),
-    samples: new Counter({ name: "pumpwatch_samples_stored_total", help: "Samples committed to the store", registers }),
+    samples: new Counter({
+      name: "pumpwatch_samples_stored_total",
+      help: "Samples committed to the store",
+      registers,
+    }),
     commitBatch: new Histogram({
       name: "pumpwatch_commit_batch_packets",
       help: "Packets per group commit",
@@ -26,9 +30,22 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers,
     }),
-    commitFailures: new Counter({ name: "pumpwatch_commit_failures_total", help: "Group commits that failed", registers }),
-    pendingPackets: new Gauge({ name: "pumpwatch_ingest_pending_packets", help: "Packets waiting for commit", registers }),
-    connections: new Gauge({ name: "pumpwatch_mqtt_connections", help: "Open MQTT connections (authenticated)", labelNames: ["kind"] as const, registers }),
+    commitFailures: new Counter({
+      name: "pumpwatch_commit_failures_total",
+      help: "Group commits that failed",
+      registers,
+    }),
+    pendingPackets: new Gauge({
+      name: "pumpwatch_ingest_pending_packets",
+      help: "Packets waiting for commit",
+      registers,
+    }),
+    connections: new Gauge({
+      name: "pumpwatch_mqtt_connections",
+      help: "Open MQTT connections (authenticated)",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
     connects: new Counter({
       name: "pumpwatch_mqtt_connects_total",
       help: "MQTT CONNECT attempts by result",
@@ -47,7 +64,12 @@ export function createMetrics() {
       labelNames: ["transport", "status"] as const,
       registers,
     }),
-    twinOps: new Counter({ name: "pumpwatch_twin_operations_total", help: "Device twin operations", labelNames: ["op"] as const, registers }),
+    twinOps: new Counter({
+      name: "pumpwatch_twin_operations_total",
+      help: "Device twin operations",
+      labelNames: ["op"] as const,
+      registers,
+    }),
   };
 }
 

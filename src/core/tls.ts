@@ -7,8 +7,6 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { ConfigError } from "./config.js";
 
-
-
 /**
  * TLS material for the MQTT and HTTPS listeners. Devices only need `caPath` (or `ca`): with generated
  * material that is a local CA that stays the same across restarts and server-certificate re-issues,
@@ -26,7 +24,6 @@ export interface TlsMaterial {
   /** True when anything (CA or server certificate) was created by this call. */
   generated: boolean;
 }
-
 
 // The project compiles without the DOM lib, so the WebCrypto types come from node:crypto.
 type CryptoKey = webcrypto.CryptoKey;

@@ -91,11 +91,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       },
       authorizePublish: (client, packet, cb) => this.#authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.#authorizeSubscribe(client, sub, cb),
-      authorizeForward: () => null,
     });
     this.broker.on("clientReady", (client) => this.#onReady(client));
     this.broker.on("clientDisconnect", (client) => this.#onDisconnect(client));
     this.broker.on("unsubscribe", (filters, client) => this.#onUnsubscribe(filters, client));
+  }
+
+  /** Sets up the broker's session store; call once before `handle`. */
+  async listen(): Promise<void> {
+    await this.broker.listen();
   }
 
   /** Serves one accepted TLS connection. */
@@ -124,7 +128,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
   }
 
-  #preConnect(client: Client, packet: { keepalive?: number | undefined; protocolVersion?: number | undefined }, cb: (e: Error | null, ok: boolean) => void): void {
+  #preConnect(
+    client: Client,
+    packet: { keepalive?: number | undefined; protocolVersion?: number | undefined },
+    cb: (e: Error | null, ok: boolean) => void,
+  ): void {
     // Azure IoT Hub speaks MQTT 3.1.1 only (§5.1).
     if (packet.protocolVersion !== 4) {
       this.#violation(client, "protocol_version");
@@ -133,11 +141,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     // Keep-alive cap: 0 (no keep-alive) and anything above the cap become the cap, so a silent
     // connection is always noticed (Azure: 1.5 × keep-alive, at most 1767 s).
-    if (!packet.keepalive || packet.keepalive > this.#o.keepAliveMaxSec) packet.keepalive = this.#o.keepAliveMaxSec;
+    if (!packet.keepalive || packet.keepalive > this.#o.keepAliveMaxSec)
+      packet.keepalive = this.#o.keepAliveMaxSec;
     cb(null, true);
   }
 
-  async #authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+  async #authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<boolean> {
     const refuse = (reason: string, code: number = NOT_AUTHORIZED): never => {
       this.#d.metrics.connects.inc({ kind: "unknown", result: reason });
       this.emit("authFailed", { clientId: client.id, reason, remote: remoteOf(client) });
@@ -145,7 +158,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       (err as { returnCode: number }).returnCode = code;
       throw err;
     };
-    if (this.broker.connectedClients >= this.#o.maxConnections) refuse("too_many_connections", SERVER_UNAVAILABLE);
+    if (this.broker.connectedClients >= this.#o.maxConnections)
+      refuse("too_many_connections", SERVER_UNAVAILABLE);
     if (this.#d.ingest.pending >= this.#o.maxPendingPackets) refuse("ingest_overloaded", SERVER_UNAVAILABLE);
     const parsed = username === undefined ? undefined : parseUsername(username);
     if (!parsed) return refuse("bad_username");
@@ -153,8 +167,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (parsed.kind === "dps") {
       // Azure DPS accepts the CONNECT and answers 401 on the register request (§3.4).
       if (parsed.idScope !== this.#o.idScope) return refuse("unknown_id_scope");
-      if (client.id !== parsed.registrationId || !isValidId(parsed.registrationId)) return refuse("client_id_mismatch");
-      this.#contexts.set(client, { kind: "dps", registrationId: parsed.registrationId, idScope: parsed.idScope, password: pass });
+      if (client.id !== parsed.registrationId || !isValidId(parsed.registrationId))
+        return refuse("client_id_mismatch");
+      this.#contexts.set(client, {
+        kind: "dps",
+        registrationId: parsed.registrationId,
+        idScope: parsed.idScope,
+        password: pass,
+      });
       this.#d.metrics.connects.inc({ kind: "dps", result: "ok" });
       return true;
     }
@@ -212,11 +232,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
   }
 
-  #authorizeSubscribe(client: Client, sub: Subscription, cb: (e: Error | null, s?: Subscription | null) => void): void {
+  #authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    cb: (e: Error | null, s?: Subscription | null) => void,
+  ): void {
     const ctx = this.#contexts.get(client);
     const owner = ctx?.kind === "hub" ? ctx.deviceId : ctx?.registrationId;
     const kind = owner === undefined ? undefined : classifySubscription(sub.topic, owner);
-    const allowed = ctx?.kind === "dps" ? kind === "dpsResponses" : kind !== undefined && kind !== "dpsResponses";
+    const allowed =
+      ctx?.kind === "dps" ? kind === "dpsResponses" : kind !== undefined && kind !== "dpsResponses";
     // Azure closes the connection for a filter it does not serve; the SDK ignores SUBACK 0x80 (§5.7).
     if (!allowed || !kind || !owner) {
       cb(this.#violation(client, "subscription_not_allowed"));
@@ -282,36 +307,63 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
   }
 
-  async #twin(client: Client, deviceId: string, topic: Extract<HubTopic, { kind: "twinGet" | "twinPatchReported" }>, body: Buffer): Promise<void> {
+  async #twin(
+    client: Client,
+    deviceId: string,
+    topic: Extract<HubTopic, { kind: "twinGet" | "twinPatchReported" }>,
+    body: Buffer,
+  ): Promise<void> {
     const { registry, metrics } = this.#d;
     try {
       if (topic.kind === "twinGet") {
         metrics.twinOps.inc({ op: "get" });
-        deliver(client, twinResponseTopic(200, topic.rid), JSON.stringify(twinDocument(await registry.getTwin(deviceId))));
+        deliver(
+          client,
+          twinResponseTopic(200, topic.rid),
+          JSON.stringify(twinDocument(await registry.getTwin(deviceId))),
+        );
         return;
       }
       metrics.twinOps.inc({ op: "patch_reported" });
       const patch = parseJsonObject(body.toString("utf8"));
       if (!patch || body.length > 32 * 1024) {
         // The SDK only sees an error when the body has errorCode (§5.5).
-        deliver(client, twinResponseTopic(400, topic.rid), JSON.stringify({ errorCode: 400004, message: "reported patch must be a JSON object of at most 32 KiB" }));
+        deliver(
+          client,
+          twinResponseTopic(400, topic.rid),
+          JSON.stringify({
+            errorCode: 400004,
+            message: "reported patch must be a JSON object of at most 32 KiB",
+          }),
+        );
         return;
       }
       const twin = await registry.patchTwin(deviceId, "reported", patch);
       deliver(client, twinResponseTopic(204, topic.rid, twin.reportedVersion), "");
     } catch (err) {
       this.emit("error", err as Error);
-      deliver(client, twinResponseTopic(500, topic.rid), JSON.stringify({ errorCode: 500000, message: "twin operation failed; retry later" }));
+      deliver(
+        client,
+        twinResponseTopic(500, topic.rid),
+        JSON.stringify({ errorCode: 500000, message: "twin operation failed; retry later" }),
+      );
     }
   }
 
-  #dpsPublish(client: Client, ctx: Extract<ClientContext, { kind: "dps" }>, topic: HubTopic, packet: PublishPacket, cb: Done): void {
+  #dpsPublish(
+    client: Client,
+    ctx: Extract<ClientContext, { kind: "dps" }>,
+    topic: HubTopic,
+    packet: PublishPacket,
+    cb: Done,
+  ): void {
     if (topic.kind !== "dpsRegister" && topic.kind !== "dpsPoll") {
       cb(this.#violation(client, "hub_topic_on_dps"));
       return;
     }
     cb(null);
-    const body = topic.kind === "dpsRegister" ? parseJsonObject((packet.payload as Buffer).toString("utf8")) : undefined;
+    const body =
+      topic.kind === "dpsRegister" ? parseJsonObject((packet.payload as Buffer).toString("utf8")) : undefined;
     const req: DpsRequest = {
       transport: "mqtt",
       idScope: ctx.idScope,
@@ -322,11 +374,16 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       body,
     };
     this.#d.provisioning.handle(req).then(
-      (res) => deliver(client, dpsResponseTopic(res.status, topic.rid, res.retryAfterSec), asciiJson(res.body)),
+      (res) =>
+        deliver(client, dpsResponseTopic(res.status, topic.rid, res.retryAfterSec), asciiJson(res.body)),
       (err: Error) => {
         this.emit("error", err);
         // Status ≥ 429 makes the SDK retry later (§3.2).
-        deliver(client, dpsResponseTopic(500, topic.rid, 5), asciiJson({ errorCode: 500000, message: "internal error" }));
+        deliver(
+          client,
+          dpsResponseTopic(500, topic.rid, 5),
+          asciiJson({ errorCode: 500000, message: "internal error" }),
+        );
       },
     );
   }
@@ -353,7 +410,10 @@ function twinDocument(t: Twin): Record<string, unknown> {
 function deliver(client: Client, topic: string, payload: string): void {
   const c = client as unknown as { deliver0(p: unknown, cb: () => void): void; closed: boolean };
   if (c.closed) return;
-  c.deliver0({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {});
+  c.deliver0(
+    { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
+    () => {},
+  );
 }
 
 function remoteOf(client: Client): string | undefined {

@@ -17,7 +17,10 @@ export interface IncomingPacket {
   receivedAt: number;
 }
 
-/** Called once per packet after its group commit: only then may the transport acknowledge it. */
+/**
+ * Called once per packet after its group commit: only then may the transport acknowledge it.
+ * `reason` is set for quarantined packets ("code: text").
+ */
 export type IngestCallback = (err: Error | null, outcome?: CommitOutcome, reason?: string) => void;
 
 /**
@@ -119,7 +122,10 @@ export class Ingest {
     } satisfies DecodeOptions);
     if (!decoded.ok) return quarantine(decoded.code, decoded.reason);
     if (p.topicDeviceId !== p.authDeviceId) {
-      return quarantine("foreign_topic", `packet names device ${p.topicDeviceId} but was sent by ${p.authDeviceId}`);
+      return quarantine(
+        "foreign_topic",
+        `packet names device ${p.topicDeviceId} but was sent by ${p.authDeviceId}`,
+      );
     }
     const device = this.#o.directory.peek(p.authDeviceId);
     if (!device) return quarantine("unknown_device", `device ${p.authDeviceId} is not registered`);
@@ -127,12 +133,21 @@ export class Ingest {
     const refusal = this.#policy.refusal(device);
     if (refusal) return quarantine("collection_not_allowed", refusal);
     if (p.messageId === undefined || p.messageId === "") {
-      return quarantine("missing_message_id", "packet has no message id ($.mid property / IoTHub-MessageId header)");
+      return quarantine(
+        "missing_message_id",
+        "packet has no message id ($.mid property / IoTHub-MessageId header)",
+      );
     }
     if (p.messageId.length > MESSAGE_ID_MAX) {
       return quarantine("bad_message_id", `message id longer than ${MESSAGE_ID_MAX} characters`);
     }
-    return { kind: "accept", deviceId: device.id, messageId: p.messageId, receivedAt: p.receivedAt, samples: decoded.samples };
+    return {
+      kind: "accept",
+      deviceId: device.id,
+      messageId: p.messageId,
+      receivedAt: p.receivedAt,
+      samples: decoded.samples,
+    };
   }
 
   #schedule(): void {
@@ -187,7 +202,11 @@ export class Ingest {
         stored.push(b.unit);
         samples += b.unit.samples.length;
       }
-      b.cb(null, outcome, b.reason);
+      b.cb(
+        null,
+        outcome,
+        b.unit.kind === "quarantine" ? `${b.unit.reasonCode}: ${b.unit.reason}` : undefined,
+      );
     }
     this.#o.metrics.samples.inc(samples);
     if (stored.length > 0) {

@@ -75,7 +75,8 @@ export class ProvisioningService {
   }
 
   async #handle(req: DpsRequest): Promise<DpsResponse> {
-    if (req.idScope !== this.#o.idScope) return error(404, 404001, `id scope ${req.idScope} is not served here`);
+    if (req.idScope !== this.#o.idScope)
+      return error(404, 404001, `id scope ${req.idScope} is not served here`);
     if (!isValidId(req.registrationId)) {
       return error(400, 400004, "registration id must be lower-case letters, digits, - . _ : (at most 128)");
     }
@@ -98,7 +99,9 @@ export class ProvisioningService {
   }
 
   /** Finds the enrollment whose key signed the token: the individual one, else any group's derived key. */
-  async #authenticate(req: DpsRequest): Promise<{ enrollment: Enrollment; keys: [string, string] } | DpsResponse> {
+  async #authenticate(
+    req: DpsRequest,
+  ): Promise<{ enrollment: Enrollment; keys: [string, string] } | DpsResponse> {
     const token = req.sas === undefined ? undefined : parseSas(req.sas);
     if (!token) return unauthorized("missing or malformed SharedAccessSignature");
     const verify = (keys: string[]) =>
@@ -116,7 +119,10 @@ export class ProvisioningService {
           .filter((e) => e.kind === "group")
           .map((g) => ({
             enrollment: g,
-            keys: [deriveDeviceKey(g.primaryKey, req.registrationId), deriveDeviceKey(g.secondaryKey, req.registrationId)],
+            keys: [
+              deriveDeviceKey(g.primaryKey, req.registrationId),
+              deriveDeviceKey(g.secondaryKey, req.registrationId),
+            ],
           }));
     for (const c of candidates) {
       const check = verify(c.keys);
@@ -134,7 +140,11 @@ export class ProvisioningService {
     const payload = req.body?.["payload"] ?? null;
     const existing = await this.#registry.getDevice(req.registrationId);
     const device = existing
-      ? await this.#registry.updateDevice(existing.id, { registrationPayload: payload, primaryKey: keys[0], secondaryKey: keys[1] })
+      ? await this.#registry.updateDevice(existing.id, {
+          registrationPayload: payload,
+          primaryKey: keys[0],
+          secondaryKey: keys[1],
+        })
       : await this.#registry.createDevice({
           id: req.registrationId,
           primaryKey: keys[0],
@@ -179,7 +189,8 @@ export class ProvisioningService {
     if (this.#operations.size >= MAX_OPERATIONS) {
       const now = Date.now();
       for (const [k, v] of this.#operations) if (v.expiresAt < now) this.#operations.delete(k);
-      if (this.#operations.size >= MAX_OPERATIONS) this.#operations.delete(this.#operations.keys().next().value!);
+      if (this.#operations.size >= MAX_OPERATIONS)
+        this.#operations.delete(this.#operations.keys().next().value!);
     }
     this.#operations.set(id, op);
   }
@@ -187,7 +198,10 @@ export class ProvisioningService {
 
 /** Azure's `ProvisioningServiceErrorDetails`. */
 function error(status: number, errorCode: number, message: string): DpsResponse {
-  return { status, body: { errorCode, trackingId: randomUUID(), message, timestampUtc: new Date().toISOString() } };
+  return {
+    status,
+    body: { errorCode, trackingId: randomUUID(), message, timestampUtc: new Date().toISOString() },
+  };
 }
 
 function unauthorized(message: string): DpsResponse {

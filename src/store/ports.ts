@@ -28,10 +28,25 @@ export interface Device {
 }
 
 export type NewDevice = Pick<Device, "id" | "primaryKey" | "secondaryKey" | "enrollmentKind"> &
-  Partial<Pick<Device, "enabled" | "companyId" | "model" | "pumpType" | "serial" | "enrollmentName" | "registrationPayload">>;
+  Partial<
+    Pick<
+      Device,
+      "enabled" | "companyId" | "model" | "pumpType" | "serial" | "enrollmentName" | "registrationPayload"
+    >
+  >;
 
 export type DevicePatch = Partial<
-  Pick<Device, "enabled" | "primaryKey" | "secondaryKey" | "companyId" | "model" | "pumpType" | "serial" | "registrationPayload">
+  Pick<
+    Device,
+    | "enabled"
+    | "primaryKey"
+    | "secondaryKey"
+    | "companyId"
+    | "model"
+    | "pumpType"
+    | "serial"
+    | "registrationPayload"
+  >
 >;
 
 export interface Enrollment {
@@ -64,7 +79,11 @@ export interface RegistryStore {
   getEnrollment(kind: Enrollment["kind"], id: string): Promise<Enrollment | undefined>;
   /** Fails with CONFLICT when it exists. */
   createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment>;
-  updateEnrollment(kind: Enrollment["kind"], id: string, patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>): Promise<Enrollment>;
+  updateEnrollment(
+    kind: Enrollment["kind"],
+    id: string,
+    patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>,
+  ): Promise<Enrollment>;
   listEnrollments(): Promise<Enrollment[]>;
   getTwin(deviceId: string): Promise<Twin>;
   /** Merges `patch` into one side (null deletes a key, objects merge deeply) and bumps its version. */

@@ -5,7 +5,11 @@ import { SqliteRegistryStore } from "./registry.js";
 import { SqliteTelemetryStore } from "./telemetry.js";
 
 /** The embedded default: every store port on one SQLite file. */
-export function openSqliteStores(file: string, box: SecretBox, opts: { synchronous: "FULL" | "NORMAL" }): Stores {
+export function openSqliteStores(
+  file: string,
+  box: SecretBox,
+  opts: { synchronous: "FULL" | "NORMAL" },
+): Stores {
   const db = openDb(file, opts);
   return {
     registry: new SqliteRegistryStore(db, box),

@@ -1,5 +1,5 @@
-import type { SecretBox } from "../../core/secrets.js";
 import { PumpwatchError } from "../../core/errors.js";
+import type { SecretBox } from "../../core/secrets.js";
 import type { Device, DevicePatch, Enrollment, NewDevice, RegistryStore, Twin } from "../ports.js";
 import type { Db } from "./db.js";
 
@@ -52,7 +52,9 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getSetting(key: string): Promise<string | undefined> {
-    const row = this.#db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined;
+    const row = this.#db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
     return row?.value;
   }
 
@@ -126,8 +128,17 @@ export class SqliteRegistryStore implements RegistryStore {
         `INSERT OR IGNORE INTO enrollments (kind, id, primary_key, secondary_key, enabled, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(e.kind, e.id, this.#box.seal(e.primaryKey), this.#box.seal(e.secondaryKey), e.enabled ? 1 : 0, now, now);
-    if (result.changes === 0) throw new PumpwatchError("CONFLICT", `${e.kind} enrollment ${e.id} already exists`);
+      .run(
+        e.kind,
+        e.id,
+        this.#box.seal(e.primaryKey),
+        this.#box.seal(e.secondaryKey),
+        e.enabled ? 1 : 0,
+        now,
+        now,
+      );
+    if (result.changes === 0)
+      throw new PumpwatchError("CONFLICT", `${e.kind} enrollment ${e.id} already exists`);
     return (await this.getEnrollment(e.kind, e.id))!;
   }
 
@@ -143,7 +154,14 @@ export class SqliteRegistryStore implements RegistryStore {
       .prepare(
         "UPDATE enrollments SET primary_key = ?, secondary_key = ?, enabled = ?, updated_at = ? WHERE kind = ? AND id = ?",
       )
-      .run(this.#box.seal(next.primaryKey), this.#box.seal(next.secondaryKey), next.enabled ? 1 : 0, new Date().toISOString(), kind, id);
+      .run(
+        this.#box.seal(next.primaryKey),
+        this.#box.seal(next.secondaryKey),
+        next.enabled ? 1 : 0,
+        new Date().toISOString(),
+        kind,
+        id,
+      );
     return (await this.getEnrollment(kind, id))!;
   }
 
@@ -165,10 +183,16 @@ export class SqliteRegistryStore implements RegistryStore {
     };
   }
 
-  async patchTwin(deviceId: string, side: "desired" | "reported", patch: Record<string, unknown>): Promise<Twin> {
+  async patchTwin(
+    deviceId: string,
+    side: "desired" | "reported",
+    patch: Record<string, unknown>,
+  ): Promise<Twin> {
     const apply = this.#db.transaction(() => {
       this.#db.prepare("INSERT OR IGNORE INTO twins (device_id) VALUES (?)").run(deviceId);
-      const row = this.#db.prepare(`SELECT ${side} AS doc FROM twins WHERE device_id = ?`).get(deviceId) as { doc: string };
+      const row = this.#db.prepare(`SELECT ${side} AS doc FROM twins WHERE device_id = ?`).get(deviceId) as {
+        doc: string;
+      };
       const merged = mergePatch(JSON.parse(row.doc) as Record<string, unknown>, patch);
       this.#db
         .prepare(`UPDATE twins SET ${side} = ?, ${side}_version = ${side}_version + 1 WHERE device_id = ?`)
@@ -223,7 +247,10 @@ export class SqliteRegistryStore implements RegistryStore {
 }
 
 /** JSON merge patch as the device twin applies it: null deletes, objects merge, the rest replaces. */
-export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+export function mergePatch(
+  target: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...target };
   for (const [k, v] of Object.entries(patch)) {
     if (k === "$version") continue;

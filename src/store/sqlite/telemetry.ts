@@ -30,7 +30,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   #apply(u: CommitUnit): CommitOutcome {
     if (u.kind === "quarantine") {
-      this.#insertQuarantine.run(u.receivedAt, u.deviceId, u.messageId, u.transport, u.topic, u.reasonCode, u.reason, u.payload);
+      this.#insertQuarantine.run(
+        u.receivedAt,
+        u.deviceId,
+        u.messageId,
+        u.transport,
+        u.topic,
+        u.reasonCode,
+        u.reason,
+        u.payload,
+      );
       return "quarantined";
     }
     // The message id row is the de-duplication record: same transaction as the samples.
@@ -41,13 +50,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async querySamples(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Sample[]> {
     const rows = this.#db
-      .prepare("SELECT ts, vals FROM samples WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, rowid LIMIT ?")
+      .prepare(
+        "SELECT ts, vals FROM samples WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, rowid LIMIT ?",
+      )
       .all(deviceId, fromMs, toMs, limit) as { ts: number; vals: string }[];
     return rows.map((r) => ({ ts: r.ts, values: JSON.parse(r.vals) as Record<string, number> }));
   }
 
   async countSamples(deviceId: string): Promise<number> {
-    const row = this.#db.prepare("SELECT count(*) AS n FROM samples WHERE device_id = ?").get(deviceId) as { n: number };
+    const row = this.#db.prepare("SELECT count(*) AS n FROM samples WHERE device_id = ?").get(deviceId) as {
+      n: number;
+    };
     return row.n;
   }
 
@@ -55,7 +68,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const rows = (
       opts.deviceId === undefined
         ? this.#db.prepare("SELECT * FROM quarantine ORDER BY id DESC LIMIT ?").all(opts.limit)
-        : this.#db.prepare("SELECT * FROM quarantine WHERE device_id = ? ORDER BY id DESC LIMIT ?").all(opts.deviceId, opts.limit)
+        : this.#db
+            .prepare("SELECT * FROM quarantine WHERE device_id = ? ORDER BY id DESC LIMIT ?")
+            .all(opts.deviceId, opts.limit)
     ) as {
       id: number;
       received_at: number;

@@ -1,0 +1,150 @@
+import { parseArgs } from "node:util";
+import { type ConfigInput, loadConfig } from "./core/config.js";
+import { createLogger } from "./core/log.js";
+import { openStores, startPumpwatch } from "./main.js";
+import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
+
+const USAGE = `pumpwatch — condition monitoring for industrial vacuum pumps
+
+Usage:
+  pumpwatch start [options]                       run the server (provisioning, hub, API)
+  pumpwatch enroll group --name NAME              create a group enrollment; prints {"idScope","groupName","groupKey"}
+  pumpwatch enroll device --registration-id ID    create an individual enrollment; prints {"idScope","registrationId","key"}
+  pumpwatch device list                           list devices (JSON)
+  pumpwatch device show ID                        show one device (JSON)
+  pumpwatch device disable|enable ID              disable or enable a device (a disabled device is disconnected)
+  pumpwatch device rotate-key ID                  replace both device keys (prints the new keys once)
+
+Options (every command):
+  --data DIR            data folder (default ./data)
+  --config FILE         JSON config file (see docs/configuration.md); environment PUMPWATCH_* and flags override it
+Options (start):
+  --host NAME           public host name: in the server certificate and in assignedHub (default localhost)
+  --host-name NAME      further certificate / hub name (repeatable)
+  --bind ADDR           listen address (default 0.0.0.0)
+  --mqtt-port N         MQTT over TLS for provisioning and hub (default 8883)
+  --https-port N        HTTPS for API, device HTTPS, /healthz, /metrics (default 8443)
+  --tls-cert F --tls-key F [--tls-ca F]   use your own certificate instead of the generated local CA
+  --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
+`;
+
+const OPTIONS = {
+  data: { type: "string" },
+  config: { type: "string" },
+  host: { type: "string" },
+  "host-name": { type: "string", multiple: true },
+  bind: { type: "string" },
+  "mqtt-port": { type: "string" },
+  "https-port": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+  "log-level": { type: "string" },
+  db: { type: "string" },
+  name: { type: "string" },
+  "registration-id": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+function portFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--${name} must be a port number 0–65535, got '${v}'`);
+  return n;
+}
+
+function flagsToConfig(v: Values): ConfigInput {
+  const flags: ConfigInput = {};
+  const tls: NonNullable<ConfigInput["tls"]> = {};
+  if (v.data !== undefined) flags.data = v.data;
+  if (v.host !== undefined) flags.host = v.host;
+  if (v["host-name"] !== undefined) flags.hostNames = v["host-name"];
+  if (v.bind !== undefined) flags.bind = v.bind;
+  if (v.db !== undefined) flags.db = v.db;
+  if (v["log-level"] !== undefined) flags.logLevel = v["log-level"] as ConfigInput["logLevel"];
+  const mqtt = portFlag(v["mqtt-port"], "mqtt-port");
+  const https = portFlag(v["https-port"], "https-port");
+  if (mqtt !== undefined) flags.mqttPort = mqtt;
+  if (https !== undefined) flags.httpsPort = https;
+  if (v["tls-cert"] !== undefined) tls.cert = v["tls-cert"];
+  if (v["tls-key"] !== undefined) tls.key = v["tls-key"];
+  if (v["tls-ca"] !== undefined) tls.ca = v["tls-ca"];
+  if (Object.keys(tls).length > 0) flags.tls = tls;
+  return flags;
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Runs the CLI; resolves to the exit code, or never for `start` (runs until a signal). */
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig({ file: values.config, env: process.env, flags: flagsToConfig(values) });
+  if (command === "start") return start(config);
+  if (command !== "enroll" && command !== "device") {
+    process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
+  const stores = openStores(config);
+  try {
+    const admin = new RegistryAdmin(stores.registry, await ensureIdScope(stores.registry, config.idScope));
+    if (command === "enroll" && sub === "group" && values.name) print(await admin.enrollGroup(values.name));
+    else if (command === "enroll" && sub === "device" && values["registration-id"]) {
+      print(await admin.enrollDevice(values["registration-id"]));
+    } else if (command === "device" && sub === "list") print(await admin.listDevices());
+    else if (command === "device" && sub === "show" && arg) print(await admin.getDevice(arg));
+    else if (command === "device" && (sub === "enable" || sub === "disable") && arg) {
+      print(await admin.setDeviceEnabled(arg, sub === "enable"));
+    } else if (command === "device" && sub === "rotate-key" && arg) print(await admin.rotateKey(arg));
+    else {
+      process.stderr.write(`incomplete command: ${positionals.join(" ")}\n\n${USAGE}`);
+      return 2;
+    }
+    return 0;
+  } finally {
+    await stores.close();
+  }
+}
+
+async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
+  const log = createLogger({ level: config.logLevel });
+  const running = await startPumpwatch(config, log);
+  log.info(
+    {
+      mqtt: `mqtts://${config.host}:${running.mqttPort}`,
+      https: `https://${config.host}:${running.httpsPort}`,
+      idScope: running.idScope,
+      assignedHub: running.assignedHub,
+      ca: running.caPath,
+    },
+    `pumpwatch is running; devices must trust the CA in ${running.caPath}`,
+  );
+  if (running.operatorTokenCreated) {
+    // Printed once, on the first start; it stays in <data>/operator-token (mode 0600).
+    process.stdout.write(
+      `\nOperator API token (kept in ${config.data}/operator-token): ${running.operatorToken}\n\n`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  log.info("shutting down");
+  await running.close();
+  return 0;
+}

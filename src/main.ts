@@ -1,0 +1,213 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import tls from "node:tls";
+import { buildApp } from "./api/app.js";
+import type { Config } from "./core/config.js";
+import type { Logger } from "./core/log.js";
+import { createMetrics } from "./core/metrics.js";
+import { createSecretBox, loadMasterKey } from "./core/secrets.js";
+import { ensureTls } from "./core/tls.js";
+import { Gateway } from "./gateway/gateway.js";
+import { DeviceDirectory } from "./ingest/directory.js";
+import { Ingest } from "./ingest/ingest.js";
+import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
+import { ProvisioningService } from "./provisioning/service.js";
+import type { Stores } from "./store/ports.js";
+import { openSqliteStores } from "./store/sqlite/index.js";
+
+/** A running pumpwatch, as `pumpwatch start` and the end-to-end tests hold it. */
+export interface Running {
+  mqttPort: number;
+  httpsPort: number;
+  idScope: string;
+  /** The hub name devices are told to connect to (`assignedHub`). */
+  assignedHub: string;
+  caPath: string;
+  ca: string;
+  operatorToken: string;
+  /** True when the operator token was created by this start (print it once). */
+  operatorTokenCreated: boolean;
+  stores: Stores;
+  gateway: Gateway;
+  ingest: Ingest;
+  close(): Promise<void>;
+}
+
+/** Opens the stores named by the config: the embedded SQLite file by default. */
+export function openStores(config: Config): Stores {
+  const dataDir = resolve(config.data);
+  const box = createSecretBox(loadMasterKey(config.masterKey, join(dataDir, "master.key")));
+  const file = config.db === "sqlite" ? join(dataDir, "pumpwatch.db") : config.db;
+  if (!file.endsWith(".db") && file !== ":memory:") {
+    throw new Error(`unsupported --db '${config.db}': use 'sqlite' or a path ending in .db`);
+  }
+  return openSqliteStores(file, box, { synchronous: config.sqliteSync });
+}
+
+/** Reads `<data>/operator-token`, creating it (mode 0600) on first start. */
+function ensureOperatorToken(dataDir: string): { token: string; created: boolean } {
+  const file = join(dataDir, "operator-token");
+  if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), created: false };
+  const token = randomBytes(32).toString("base64url");
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" });
+  return { token, created: true };
+}
+
+/** Names a device may use for this hub in its user name and SAS `sr`, with and without port. */
+function hubNames(config: Config, mqttPort: number, httpsPort: number): string[] {
+  const names = new Set<string>();
+  for (const n of [config.host, ...config.hostNames, "localhost", "127.0.0.1"]) {
+    names.add(n);
+    names.add(`${n}:${mqttPort}`);
+    names.add(`${n}:${httpsPort}`);
+  }
+  return [...names];
+}
+
+/** The composition root: builds every part from the config, wires them and starts the listeners. */
+export async function startPumpwatch(config: Config, log: Logger): Promise<Running> {
+  const dataDir = resolve(config.data);
+  const material = await ensureTls({
+    dir: join(dataDir, "tls"),
+    hostNames: [config.host, ...config.hostNames],
+    certFile: config.tls.cert,
+    keyFile: config.tls.key,
+    caFile: config.tls.ca,
+  });
+  const stores = openStores(config);
+  const { token: operatorToken, created: operatorTokenCreated } = ensureOperatorToken(dataDir);
+  const idScope = await ensureIdScope(stores.registry, config.idScope);
+  const metrics = createMetrics();
+  const directory = new DeviceDirectory(stores.registry);
+  const ingest = new Ingest({
+    store: stores.telemetry,
+    directory,
+    metrics,
+    commitDelayMs: config.commitDelayMs,
+    maxFutureMs: config.limits.maxFutureSec * 1000,
+    maxSamplesPerPacket: config.limits.maxSamplesPerPacket,
+  });
+
+  // Listen first (port 0 picks free ports), then name the hub with the real port.
+  const mqttServer = tls.createServer({ key: material.key, cert: material.cert, minVersion: "TLSv1.2" });
+  await new Promise<void>((res, rej) => {
+    mqttServer.once("error", rej);
+    mqttServer.listen(config.mqttPort, config.bind, () => res());
+  });
+  const mqttPort = (mqttServer.address() as AddressInfo).port;
+  const assignedHub = mqttPort === 8883 ? config.host : `${config.host}:${mqttPort}`;
+  const provisioning = new ProvisioningService({
+    registry: stores.registry,
+    directory,
+    metrics,
+    idScope,
+    assignedHub,
+    skewSec: config.limits.sasSkewSec,
+  });
+
+  let ready = false;
+  let httpsPort = config.httpsPort;
+  const names = () => hubNames(config, mqttPort, httpsPort);
+  const gateway = new Gateway(
+    {
+      hubNames: names(),
+      idScope,
+      maxPacketBytes: config.limits.maxPacketBytes,
+      connectTimeoutMs: config.limits.connectTimeoutMs,
+      keepAliveMaxSec: config.limits.keepAliveMaxSec,
+      sasSkewSec: config.limits.sasSkewSec,
+      maxConnections: config.limits.maxConnections,
+      maxPendingPackets: config.limits.maxPendingPackets,
+    },
+    { directory, registry: stores.registry, ingest, metrics, provisioning },
+  );
+  await gateway.listen();
+  const glog = log.child({ part: "gateway" });
+  gateway.on("deviceConnected", (deviceId) => glog.debug({ deviceId }, "device connected"));
+  gateway.on("deviceDisconnected", (deviceId) => glog.debug({ deviceId }, "device disconnected"));
+  gateway.on("authFailed", (info) => glog.info(info, "connection refused"));
+  gateway.on("violation", (info) => glog.info(info, "connection closed for a violation"));
+  gateway.on("error", (err) => glog.error({ err }, "gateway error"));
+  mqttServer.on("secureConnection", (socket) => gateway.handle(socket));
+  mqttServer.on("tlsClientError", () => metrics.protocolViolations.inc({ reason: "tls_handshake" }));
+
+  const admin = new RegistryAdmin(stores.registry, idScope);
+  const revoke = (deviceId: string) => {
+    directory.forget(deviceId);
+    gateway.disconnectDevice(deviceId);
+  };
+  const app = buildApp({
+    tls: material,
+    log,
+    metrics,
+    ready: () => ready,
+    device: {
+      ingest,
+      directory,
+      provisioning,
+      hubNames: names(),
+      sasSkewSec: config.limits.sasSkewSec,
+      maxPacketBytes: config.limits.maxPacketBytes,
+    },
+    operator: {
+      operatorToken,
+      admin,
+      registry: stores.registry,
+      telemetry: stores.telemetry,
+      onDeviceRevoked: revoke,
+      onDesiredChanged: (id, patch, version) => gateway.pushDesired(id, patch, version),
+      info: { idScope, assignedHub, caPath: material.caPath, mqttPort },
+    },
+  });
+  await app.listen({ port: config.httpsPort, host: config.bind });
+  httpsPort = (app.server.address() as AddressInfo).port;
+
+  // Registry changes made elsewhere (the CLI, another process): drop revoked devices' connections.
+  const refresh = setInterval(() => {
+    directory.refresh().then(
+      (changed) => {
+        for (const d of changed) gateway.disconnectDevice(d.id);
+      },
+      (err: Error) => log.error({ err }, "registry refresh failed"),
+    );
+  }, 1000);
+  const prune = setInterval(
+    () => {
+      stores.telemetry
+        .pruneMessageIds(Date.now() - config.limits.dedupDays * 86_400_000)
+        .catch((err: Error) => log.error({ err }, "message id pruning failed"));
+    },
+    60 * 60 * 1000,
+  );
+  refresh.unref();
+  prune.unref();
+  ready = true;
+
+  return {
+    mqttPort,
+    httpsPort,
+    idScope,
+    assignedHub,
+    caPath: material.caPath,
+    ca: material.ca,
+    operatorToken,
+    operatorTokenCreated,
+    stores,
+    gateway,
+    ingest,
+    async close() {
+      ready = false;
+      clearInterval(refresh);
+      clearInterval(prune);
+      // The TLS server's close waits for open connections; the broker ends them.
+      const closed = new Promise<void>((res) => mqttServer.close(() => res()));
+      await gateway.close();
+      await closed;
+      await ingest.drain();
+      await app.close();
+      await stores.close();
+    },
+  };
+}
