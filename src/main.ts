@@ -134,9 +134,12 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   mqttServer.on("tlsClientError", () => metrics.protocolViolations.inc({ reason: "tls_handshake" }));
 
   const admin = new RegistryAdmin(stores.registry, idScope);
-  const revoke = (deviceId: string) => {
-    directory.forget(deviceId);
-    gateway.disconnectDevice(deviceId);
+  // After a change through the API: refresh the cache and drop connections the change revoked.
+  const revalidate = async (deviceId: string) => {
+    const device = await stores.registry.getDevice(deviceId);
+    if (device) directory.put(device);
+    else directory.forget(deviceId);
+    gateway.revalidate(deviceId, device);
   };
   const app = buildApp({
     tls: material,
@@ -156,7 +159,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       admin,
       registry: stores.registry,
       telemetry: stores.telemetry,
-      onDeviceRevoked: revoke,
+      onDeviceChanged: revalidate,
       onDesiredChanged: (id, patch, version) => gateway.pushDesired(id, patch, version),
       info: { idScope, assignedHub, caPath: material.caPath, mqttPort },
     },
@@ -168,7 +171,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   const refresh = setInterval(() => {
     directory.refresh().then(
       (changed) => {
-        for (const d of changed) gateway.disconnectDevice(d.id);
+        for (const d of changed) gateway.revalidate(d.id, d.enabled ? d : undefined);
       },
       (err: Error) => log.error({ err }, "registry refresh failed"),
     );

@@ -9,8 +9,8 @@ export interface OperatorRoutesDeps {
   admin: RegistryAdmin;
   registry: RegistryStore;
   telemetry: TelemetryStore;
-  /** Called after a device was disabled or its keys rotated: drop its live connection. */
-  onDeviceRevoked(deviceId: string): void;
+  /** Called after a device was changed (disabled, keys rotated): re-check its live connection. */
+  onDeviceChanged(deviceId: string): Promise<void>;
   /** Called after the desired twin properties changed: push them to the device. */
   onDesiredChanged(deviceId: string, patch: Record<string, unknown>, version: number): void;
   info: Record<string, unknown>;
@@ -48,15 +48,19 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       "/devices/:id/:action",
       async (req) => {
         const { id, action } = req.params;
-        if (action === "enable") return deps.admin.setDeviceEnabled(id, true);
+        if (action === "enable") {
+          const view = await deps.admin.setDeviceEnabled(id, true);
+          await deps.onDeviceChanged(id);
+          return view;
+        }
         if (action === "disable") {
           const view = await deps.admin.setDeviceEnabled(id, false);
-          deps.onDeviceRevoked(id);
+          await deps.onDeviceChanged(id);
           return view;
         }
         if (action === "rotate-key") {
           const keys = await deps.admin.rotateKey(id, req.body?.which ?? "both");
-          deps.onDeviceRevoked(id);
+          await deps.onDeviceChanged(id);
           return keys;
         }
         throw new PumpwatchError(

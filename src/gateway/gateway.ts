@@ -8,7 +8,7 @@ import { parseSas, verifySas } from "../core/sas.js";
 import type { DeviceDirectory } from "../ingest/directory.js";
 import type { Ingest } from "../ingest/ingest.js";
 import type { DpsRequest, DpsResponse } from "../provisioning/service.js";
-import type { RegistryStore, Twin } from "../store/ports.js";
+import type { Device, RegistryStore, Twin } from "../store/ports.js";
 import { GuardedConnection } from "./guard.js";
 import { type ClientContext, DeviceSessions } from "./sessions.js";
 import {
@@ -111,15 +111,27 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.broker.handle(guarded);
   }
 
-  /** Closes the connection of a device (disabled, keys rotated). */
-  disconnectDevice(deviceId: string): void {
-    const client = (this.broker as unknown as { clients: Record<string, Client> }).clients[deviceId];
-    client?.close();
+  /**
+   * Re-checks a connected device against its current record: closes the connection when the device
+   * was disabled or deleted (`device` undefined), or the key its token was signed with is gone.
+   */
+  revalidate(deviceId: string, device: Device | undefined): void {
+    const client = this.#client(deviceId);
+    const ctx = client && this.#contexts.get(client);
+    if (!client || ctx?.kind !== "hub") return;
+    if (!device?.enabled || (ctx.key !== device.primaryKey && ctx.key !== device.secondaryKey)) {
+      this.emit("violation", { clientId: deviceId, reason: "credentials_revoked", remote: remoteOf(client) });
+      client.close();
+    }
+  }
+
+  #client(deviceId: string): Client | undefined {
+    return (this.broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceId];
   }
 
   /** Pushes a desired-properties patch to the device if it is connected and listening (§5.5). */
   pushDesired(deviceId: string, patch: Record<string, unknown>, version: number): void {
-    const client = (this.broker as unknown as { clients: Record<string, Client> }).clients[deviceId];
+    const client = this.#client(deviceId);
     if (!client || !this.#sessions.has(deviceId, "twinDesired")) return;
     deliver(client, desiredPatchTopic(version), JSON.stringify({ ...patch, $version: version }));
   }
@@ -194,7 +206,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
     if (!check.ok) return refuse(`sas_${check.reason}`);
     if (!device.enabled) return refuse("device_disabled");
-    const ctx: ClientContext = { kind: "hub", deviceId: device.id, expiresAtSec: Number(token.se) };
+    const key = check.keyIndex === 0 ? device.primaryKey : device.secondaryKey;
+    const ctx: ClientContext = { kind: "hub", deviceId: device.id, key, expiresAtSec: Number(token.se) };
     this.#contexts.set(client, ctx);
     if (client.clean) this.#sessions.clear(device.id);
     this.#d.metrics.connects.inc({ kind: "hub", result: "ok" });

@@ -2,7 +2,14 @@ import type { SubscriptionKind } from "./topics.js";
 
 /** What the gateway knows about an authenticated MQTT connection. */
 export type ClientContext =
-  | { kind: "hub"; deviceId: string; expiresAtSec: number; expiryTimer?: NodeJS.Timeout }
+  | {
+      kind: "hub";
+      deviceId: string;
+      /** The key the token was signed with, to notice when it is rotated away. */
+      key: string;
+      expiresAtSec: number;
+      expiryTimer?: NodeJS.Timeout;
+    }
   | { kind: "dps"; registrationId: string; idScope: string; password: string | undefined };
 
 /**
