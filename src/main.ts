@@ -91,7 +91,13 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   });
 
   // Listen first (port 0 picks free ports), then name the hub with the real port.
-  const mqttServer = tls.createServer({ key: material.key, cert: material.cert, minVersion: "TLSv1.2" });
+  // The TLS handshake gets the CONNECT timeout too (Node's default is 120 s); see tlsClientError below.
+  const mqttServer = tls.createServer({
+    key: material.key,
+    cert: material.cert,
+    minVersion: "TLSv1.2",
+    handshakeTimeout: config.limits.connectTimeoutMs,
+  });
   await new Promise<void>((res, rej) => {
     mqttServer.once("error", rej);
     mqttServer.listen(config.mqttPort, config.bind, () => res());
@@ -131,7 +137,11 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   gateway.on("violation", (info) => glog.info(info, "connection closed for a violation"));
   gateway.on("error", (err) => glog.error({ err }, "gateway error"));
   mqttServer.on("secureConnection", (socket) => gateway.handle(socket));
-  mqttServer.on("tlsClientError", () => metrics.protocolViolations.inc({ reason: "tls_handshake" }));
+  mqttServer.on("tlsClientError", (_err, socket) => {
+    metrics.protocolViolations.inc({ reason: "tls_handshake" });
+    // Node reports a failed or timed-out handshake here but leaves the socket open.
+    socket.destroy();
+  });
 
   const admin = new RegistryAdmin(stores.registry, idScope);
   // After a change through the API: refresh the cache and drop connections the change revoked.

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { asciiJson, parseJsonObject } from "../core/json.js";
 import { parseSas, verifySas } from "../core/sas.js";
@@ -137,7 +138,11 @@ function header(v: string | string[] | undefined): string | undefined {
 
 type Base = Omit<IncomingPacket, "messageId" | "payload">;
 
-/** `[{"body":"<base64>","properties":{"iothub-messageid":..,"iothub-app-x":..}}]` (§6 batch). */
+/**
+ * `[{"body":"<base64>","properties":{"iothub-messageid":..,"iothub-app-x":..}}]` (§6 batch). The
+ * Azure SDK's sendEventBatch writes only application properties, so its items carry no message id:
+ * such an item gets one derived from its body, which makes a resent batch a duplicate, not new data.
+ */
 function batchPackets(base: Base, body: Buffer): IncomingPacket[] | undefined {
   let items: unknown;
   try {
@@ -152,10 +157,12 @@ function batchPackets(base: Base, body: Buffer): IncomingPacket[] | undefined {
     if (typeof entry?.body !== "string") return undefined;
     const props = entry.properties ?? {};
     const mid = props["iothub-messageid"] ?? props["$.mid"];
+    const payload = Buffer.from(entry.body, "base64");
     packets.push({
       ...base,
-      messageId: typeof mid === "string" ? mid : undefined,
-      payload: Buffer.from(entry.body, "base64"),
+      messageId:
+        typeof mid === "string" ? mid : `sha256:${createHash("sha256").update(payload).digest("base64url")}`,
+      payload,
     });
   }
   return packets;

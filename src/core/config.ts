@@ -47,8 +47,11 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(256 * 1024),
-        /** Time a new connection has to send CONNECT. */
-        connectTimeoutMs: z.number().int().min(100).max(10_000).default(10_000),
+        /**
+         * Time a new MQTT connection has for its TLS handshake, and then again for its CONNECT:
+         * with the default, at most 10 s pass from accept to CONNECT.
+         */
+        connectTimeoutMs: z.number().int().min(100).max(5_000).default(5_000),
         /** Highest keep-alive granted; Azure caps the server timeout at 1767 s = 1.5 × 1178 s. */
         keepAliveMaxSec: z.number().int().min(5).max(1178).default(1178),
         /** Clock skew tolerated for SAS expiry. */

@@ -181,6 +181,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       if (parsed.idScope !== this.#o.idScope) return refuse("unknown_id_scope");
       if (client.id !== parsed.registrationId || !isValidId(parsed.registrationId))
         return refuse("client_id_mismatch");
+      // A DPS CONNECT carries no checked credential, so it gets its own client-id namespace
+      // ('$' and '/' never occur in device ids): it must not take over a connected device's session.
+      (client as { id: string }).id = `$dps/${parsed.registrationId}`;
       this.#contexts.set(client, {
         kind: "dps",
         registrationId: parsed.registrationId,

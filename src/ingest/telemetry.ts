@@ -1,3 +1,4 @@
+import type { Sample } from "../core/sample.js";
 /**
  * Telemetry payload decoder: turns one device message body into validated samples.
  *
@@ -32,11 +33,7 @@ export const BUILTIN_SIGNALS: readonly SignalDef[] = Object.freeze([
 ]);
 
 /** One validated sample; `values` only holds known signals with in-bounds finite numbers. */
-export interface Sample {
-  /** Epoch milliseconds (UTC). */
-  ts: number;
-  values: Record<string, number>;
-}
+export type { Sample };
 
 /** Machine-readable rejection reasons; they become the quarantine reason and metric label. */
 export type TelemetryErrorCode =

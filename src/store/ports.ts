@@ -1,3 +1,4 @@
+import type { Sample } from "../core/sample.js";
 /**
  * The store ports: the narrow interfaces every storage backend implements (SQLite is the embedded
  * default). Nothing outside `src/store/` sees SQL. All methods are asynchronous so that networked
@@ -93,10 +94,7 @@ export interface RegistryStore {
 }
 
 /** One sample of one pump: epoch-ms timestamp and signal values in their fixed units. */
-export interface Sample {
-  ts: number;
-  values: Record<string, number>;
-}
+export type { Sample };
 
 /** One packet's fate, decided before the commit: store its samples, or quarantine it with a reason. */
 export type CommitUnit =

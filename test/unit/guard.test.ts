@@ -71,7 +71,11 @@ function violationByte(stream: Buffer, max = MAX): Verdict {
 }
 
 /** Feeds `stream` whole, byte by byte, and split in two at every boundary: every verdict must agree. */
-function assertSameVerdictAtEverySplit(stream: Buffer, expected: GuardViolation | undefined, max = MAX): void {
+function assertSameVerdictAtEverySplit(
+  stream: Buffer,
+  expected: GuardViolation | undefined,
+  max = MAX,
+): void {
   assert.equal(scanChunks([stream], max).violation, expected, "whole stream");
   const bytewise = violationByte(stream, max);
   assert.equal(bytewise.violation, expected, "byte by byte");
@@ -98,7 +102,10 @@ describe("MqttFrameGuard", () => {
 
   it("refuses an oversize packet with the same verdict at every split", () => {
     const stream = Buffer.concat([connect, publish(100), publishOfSize(MAX + 1)]);
-    assertSameVerdictAtEverySplit(stream.subarray(0, connect.length + publish(100).length + 10), "packet_too_large");
+    assertSameVerdictAtEverySplit(
+      stream.subarray(0, connect.length + publish(100).length + 10),
+      "packet_too_large",
+    );
   });
 
   it("refuses a malformed length with the same verdict at every split", () => {
