@@ -19,7 +19,11 @@ export const AUTH_BACKOFF: BackoffPolicy = { baseMs: 30_000, capMs: 15 * 60_000 
  * its gateway at the same moment, so a restarted gateway is not hit by all boxes at once.
  * `attempt` counts from 0; `random` returns [0, 1).
  */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(Math.max(attempt, 0), 52));
   return Math.floor(random() * exp);
 }

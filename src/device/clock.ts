@@ -86,9 +86,7 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
-      const due = this.#timers
-        .filter((t) => t.at <= end)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!due) break;
       this.#timers = this.#timers.filter((t) => t !== due);
       this.#now = Math.max(this.#now, due.at);

@@ -26,6 +26,8 @@ export interface DpsOptions {
   requestTimeoutMs?: number;
   /** Longest the whole registration may take. */
   totalTimeoutMs?: number;
+  /** Aborts the registration (the agent is closing). */
+  signal?: AbortSignal | undefined;
 }
 
 const RES_TOPIC = /^\$dps\/registrations\/res\/(\d{3})\/\?(.*)$/;
@@ -42,7 +44,8 @@ function fail(code: ErrorCode, message: string): PumpwatchError {
 function statusError(status: number, body: unknown): PumpwatchError {
   const msg = (body as { message?: unknown } | undefined)?.message;
   const detail = `provisioning answered ${status}${typeof msg === "string" ? `: ${msg}` : ""}`;
-  if (status === 401 || status === 403) return fail("UNAUTHORIZED", `${detail}; check --key/--group-key and --id-scope`);
+  if (status === 401 || status === 403)
+    return fail("UNAUTHORIZED", `${detail}; check --key/--group-key and --id-scope`);
   if (status === 404) return fail("NOT_FOUND", `${detail}; check --id-scope and --registration-id`);
   return fail("BAD_REQUEST", detail);
 }
@@ -96,6 +99,7 @@ export function provision(o: DpsOptions): Promise<Assignment> {
       clearTimeout(totalTimer);
       clearTimeout(requestTimer);
       clearTimeout(retryTimer);
+      o.signal?.removeEventListener("abort", onAbort);
       if (err || !result) {
         client.end(true);
         reject(err ?? fail("INTERNAL", "provisioning ended without a result"));
@@ -115,13 +119,19 @@ export function provision(o: DpsOptions): Promise<Assignment> {
           : `$dps/registrations/GET/iotdps-get-operationstatus/?$rid=${rid}&operationId=${encodeURIComponent(operationId)}`;
       const body =
         operationId === undefined
-          ? JSON.stringify({ registrationId: o.registrationId, ...(o.payload !== undefined && { payload: o.payload }) })
+          ? JSON.stringify({
+              registrationId: o.registrationId,
+              ...(o.payload !== undefined && { payload: o.payload }),
+            })
           : " ";
       client.publish(topic, body, { qos: 1 }, (err) => {
         if (err) finish(fail("UNAVAILABLE", `provisioning request not sent: ${err.message}`));
       });
       clearTimeout(requestTimer);
-      requestTimer = setTimeout(() => finish(fail("UNAVAILABLE", "provisioning did not answer in time")), requestTimeoutMs);
+      requestTimer = setTimeout(
+        () => finish(fail("UNAVAILABLE", "provisioning did not answer in time")),
+        requestTimeoutMs,
+      );
     };
 
     const later = (retryAfterSec: number, operationId?: string) => {
@@ -172,6 +182,9 @@ export function provision(o: DpsOptions): Promise<Assignment> {
       }
     };
     let pendingOperation: string | undefined;
+    const onAbort = () => finish(fail("UNAVAILABLE", "provisioning aborted"));
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
 
     client.on("connect", () => {
       client.subscribe(RES_FILTER, { qos: 1 }, (err) => {
@@ -181,7 +194,8 @@ export function provision(o: DpsOptions): Promise<Assignment> {
     });
     client.on("message", onResponse);
     client.on("error", (err) => {
-      if (isAuthRefusal(err)) finish(fail("UNAUTHORIZED", `provisioning refused the connection: ${err.message}`));
+      if (isAuthRefusal(err))
+        finish(fail("UNAUTHORIZED", `provisioning refused the connection: ${err.message}`));
       else finish(fail("UNAVAILABLE", `provisioning unreachable: ${err.message}`));
     });
     client.on("close", () => finish(fail("UNAVAILABLE", "provisioning connection closed")));

@@ -15,7 +15,10 @@ export function parseHostPort(value: string, defaultPort = MQTTS_PORT): { host: 
 }
 
 /** The TLS trust for a connection: the given CA (PEM), or Node's default roots when undefined. */
-export function tlsTrust(ca: string | Buffer | undefined): { ca?: string | Buffer; rejectUnauthorized: true } {
+export function tlsTrust(ca: string | Buffer | undefined): {
+  ca?: string | Buffer;
+  rejectUnauthorized: true;
+} {
   return ca === undefined ? { rejectUnauthorized: true } : { ca, rejectUnauthorized: true };
 }
 

@@ -35,7 +35,10 @@ export interface HubSessionHandlers {
 /** Twin response topics (§5.5): `$iothub/twin/res/{status}/?$rid=…[&$version=…]`. */
 const TWIN_RES = /^\$iothub\/twin\/res\/(\d{3})\/\?(.*)$/;
 const DESIRED = /^\$iothub\/twin\/PATCH\/properties\/desired\//;
-const SUBSCRIPTIONS = { "$iothub/twin/res/#": { qos: 0 }, "$iothub/twin/PATCH/properties/desired/#": { qos: 0 } } as const;
+const SUBSCRIPTIONS = {
+  "$iothub/twin/res/#": { qos: 0 },
+  "$iothub/twin/PATCH/properties/desired/#": { qos: 0 },
+} as const;
 
 /** `devices/{id}/messages/events/` with the message id and content type in the property bag (§5.3). */
 export function telemetryTopic(deviceId: string, mid: string): string {
@@ -49,7 +52,9 @@ export function telemetryTopic(deviceId: string, mid: string): string {
 function parseObject(payload: Buffer): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(payload.toString("utf8"));
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return typeof v === "object" && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -118,9 +123,13 @@ export class HubSession {
   /** Sends a reported-properties patch (JSON merge patch, §5.5); fire and forget, re-sent on the next connect. */
   report(patch: Record<string, unknown>): void {
     if (!this.connected) return;
-    this.#client.publish(`$iothub/twin/PATCH/properties/reported/?$rid=${randomUUID()}`, JSON.stringify(patch), {
-      qos: 0,
-    });
+    this.#client.publish(
+      `$iothub/twin/PATCH/properties/reported/?$rid=${randomUUID()}`,
+      JSON.stringify(patch),
+      {
+        qos: 0,
+      },
+    );
   }
 
   /** Sends DISCONNECT and closes (a token renewal or shutdown); `closed` follows. */

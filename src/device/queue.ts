@@ -148,11 +148,16 @@ export class SqliteQueue implements PacketQueue {
     this.#db.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
     this.#db.exec(SCHEMA);
     const totals = this.#db
-      .prepare("SELECT count(*) AS packets, coalesce(sum(length(CAST(body AS BLOB))), 0) AS bytes FROM packets")
+      .prepare(
+        "SELECT count(*) AS packets, coalesce(sum(length(CAST(body AS BLOB))), 0) AS bytes FROM packets",
+      )
       .get() as { packets: number; bytes: number };
     const counter = (name: string) =>
-      (this.#db.prepare("SELECT value FROM counters WHERE name = ?").get(name) as { value: number } | undefined)
-        ?.value ?? 0;
+      (
+        this.#db.prepare("SELECT value FROM counters WHERE name = ?").get(name) as
+          | { value: number }
+          | undefined
+      )?.value ?? 0;
     this.#stats = {
       packets: totals.packets,
       bytes: totals.bytes,
@@ -160,7 +165,9 @@ export class SqliteQueue implements PacketQueue {
       droppedSamples: counter("droppedSamples"),
     };
     this.#insert = this.#db.prepare("INSERT INTO packets (mid, samples, body) VALUES (?, ?, ?)");
-    this.#peek = this.#db.prepare("SELECT seq, mid, body, samples FROM packets WHERE seq > ? ORDER BY seq LIMIT ?");
+    this.#peek = this.#db.prepare(
+      "SELECT seq, mid, body, samples FROM packets WHERE seq > ? ORDER BY seq LIMIT ?",
+    );
     this.#remove = this.#db.prepare(
       "DELETE FROM packets WHERE seq = ? RETURNING samples, length(CAST(body AS BLOB)) AS bytes",
     );
@@ -170,7 +177,9 @@ export class SqliteQueue implements PacketQueue {
     this.#bump = this.#db.prepare(
       "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
     );
-    this.#pushTx = this.#db.transaction((mid: string, body: string, samples: number) => this.#push(mid, body, samples));
+    this.#pushTx = this.#db.transaction((mid: string, body: string, samples: number) =>
+      this.#push(mid, body, samples),
+    );
   }
 
   push(mid: string, body: string, samples: number): { seq: number; droppedSamples: number } {

@@ -84,7 +84,9 @@ export class Sender {
     // Without a PUBACK the packet stays queued; the connection's close re-sends it from the head.
     if (err) return;
     this.#inflight--;
-    if (this.#queue.remove(p.seq)) this.#events.delivered(p);
+    // Stored by the gateway even if a full queue dropped it meanwhile (then it is also counted as dropped).
+    this.#queue.remove(p.seq);
+    this.#events.delivered(p);
     if (this.#paused) {
       if (this.#inflight === 0) this.#events.idle();
       return;

@@ -48,13 +48,19 @@ export function settingsFromDesired(
  * JSON merge patch (RFC 7396) as the twin applies it (azure-protocol.md §5.5): null deletes, objects
  * merge, anything else replaces. Returns a new object.
  */
-export function mergePatch(doc: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+export function mergePatch(
+  doc: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...doc };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else if (typeof v === "object" && !Array.isArray(v)) {
       const cur = out[k];
-      const base = typeof cur === "object" && cur !== null && !Array.isArray(cur) ? (cur as Record<string, unknown>) : {};
+      const base =
+        typeof cur === "object" && cur !== null && !Array.isArray(cur)
+          ? (cur as Record<string, unknown>)
+          : {};
       out[k] = mergePatch(base, v as Record<string, unknown>);
     } else out[k] = v;
   }

@@ -142,13 +142,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
   #preConnect(
     client: Client,
-    packet: { keepalive?: number | undefined; protocolVersion?: number | undefined },
+    packet: {
+      keepalive?: number | undefined;
+      protocolVersion?: number | undefined;
+      clientId?: string | undefined;
+      username?: string | undefined;
+    },
     cb: (e: Error | null, ok: boolean) => void,
   ): void {
     // Azure IoT Hub speaks MQTT 3.1.1 only (§5.1).
     if (packet.protocolVersion !== 4) {
-      this.#violation(client, "protocol_version");
-      cb(new Violation("only MQTT 3.1.1 is supported"), false);
+      cb(this.#violation(client, "protocol_version"), false);
+      return;
+    }
+    // Ill-formed UTF-8 (decoded as U+FFFD by the parser) or U+0000 closes the connection
+    // [MQTT-1.5.3-1], [MQTT-1.5.3-2].
+    if (badUtf8(packet.clientId) || badUtf8(packet.username)) {
+      cb(this.#violation(client, "invalid_utf8"), false);
       return;
     }
     // Keep-alive cap: 0 (no keep-alive) and anything above the cap become the cap, so a silent
@@ -409,6 +419,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.emit("violation", { clientId: client.id, reason, remote: remoteOf(client) });
     return new Violation(reason);
   }
+}
+
+function badUtf8(s: string | undefined): boolean {
+  return s !== undefined && (s.includes("\uFFFD") || s.includes("\u0000"));
 }
 
 /** Twin document as the SDK reads it: top-level desired and reported with their versions (§5.5). */

@@ -595,6 +595,34 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
       ok.destroy();
       await canaryStillAcks();
     });
+
+    for (const [what, bytes] of [
+      ["ill-formed UTF-8", [0xc3, 0x28]],
+      ["U+0000", [0x00, 0x41]],
+    ] as const) {
+      it(`${what} in the CONNECT client id closes the connection without a CONNACK`, async () => {
+        const d = await newDevice();
+        const r = await RawClient.open(s);
+        raws.push(r);
+        const connect = generate({
+          cmd: "connect",
+          protocolId: "MQTT",
+          protocolVersion: 4,
+          clean: true,
+          keepalive: 60,
+          clientId: "ZZ",
+          username: username(d.id),
+          password: Buffer.from(password(d.id, d.key)),
+        });
+        const at = connect.indexOf(Buffer.from("ZZ"));
+        connect[at] = bytes[0];
+        connect[at + 1] = bytes[1];
+        r.write(connect);
+        await r.expectClosed(2000, `${what} client id`);
+        await assert.rejects(r.next(100), /closed/, "the server answered instead of closing");
+        await canaryStillAcks();
+      });
+    }
   });
 
   describe("keep-alive cap", () => {
