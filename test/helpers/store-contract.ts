@@ -26,11 +26,21 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
     });
 
     it("creates a device once and refuses a second device with the same id", async () => {
-      const d = await stores.registry.createDevice({ id: "c-1", primaryKey: "AAAA", secondaryKey: "BBBB", enrollmentKind: "manual" });
+      const d = await stores.registry.createDevice({
+        id: "c-1",
+        primaryKey: "AAAA",
+        secondaryKey: "BBBB",
+        enrollmentKind: "manual",
+      });
       assert.equal(d.enabled, true);
       assert.equal(d.primaryKey, "AAAA");
       await assert.rejects(
-        stores.registry.createDevice({ id: "c-1", primaryKey: "AAAA", secondaryKey: "BBBB", enrollmentKind: "manual" }),
+        stores.registry.createDevice({
+          id: "c-1",
+          primaryKey: "AAAA",
+          secondaryKey: "BBBB",
+          enrollmentKind: "manual",
+        }),
         (e: unknown) => e instanceof PumpwatchError && e.code === "CONFLICT",
       );
     });
@@ -42,12 +52,27 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
       assert.equal(after.primaryKey, "CCCC");
       assert.equal(after.secondaryKey, "BBBB");
       assert.equal(after.generation, before.generation + 1);
-      await assert.rejects(stores.registry.updateDevice("nope", { enabled: true }), (e: unknown) => e instanceof PumpwatchError && e.code === "NOT_FOUND");
+      await assert.rejects(
+        stores.registry.updateDevice("nope", { enabled: true }),
+        (e: unknown) => e instanceof PumpwatchError && e.code === "NOT_FOUND",
+      );
     });
 
     it("keeps enrollments per kind and updates them", async () => {
-      await stores.registry.createEnrollment({ kind: "group", id: "g", primaryKey: "K1", secondaryKey: "K2", enabled: true });
-      await stores.registry.createEnrollment({ kind: "individual", id: "g", primaryKey: "K3", secondaryKey: "K4", enabled: true });
+      await stores.registry.createEnrollment({
+        kind: "group",
+        id: "g",
+        primaryKey: "K1",
+        secondaryKey: "K2",
+        enabled: true,
+      });
+      await stores.registry.createEnrollment({
+        kind: "individual",
+        id: "g",
+        primaryKey: "K3",
+        secondaryKey: "K4",
+        enabled: true,
+      });
       const g = await stores.registry.updateEnrollment("group", "g", { enabled: false });
       assert.equal(g.enabled, false);
       assert.equal((await stores.registry.getEnrollment("individual", "g"))?.primaryKey, "K3");
@@ -56,7 +81,11 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
 
     it("merges twin patches, deletes keys set to null and bumps the version", async () => {
       await stores.registry.patchTwin("c-1", "reported", { a: 1, nested: { x: 1, y: 2 } });
-      const t = await stores.registry.patchTwin("c-1", "reported", { a: null, nested: { y: 3 }, $version: 99 });
+      const t = await stores.registry.patchTwin("c-1", "reported", {
+        a: null,
+        nested: { y: 3 },
+        $version: 99,
+      });
       assert.deepEqual(t.reported, { nested: { x: 1, y: 3 } });
       assert.equal(t.reportedVersion, 3);
       assert.equal(t.desiredVersion, 1);
@@ -68,21 +97,41 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
     });
 
     it("stores accepted packets once and reports a repeated message id as duplicate", async () => {
-      const outcomes = await stores.telemetry.commit([accept("c-1", "m1", 1000), accept("c-1", "m2", 2000), accept("c-1", "m1", 3000)]);
+      const outcomes = await stores.telemetry.commit([
+        accept("c-1", "m1", 1000),
+        accept("c-1", "m2", 2000),
+        accept("c-1", "m1", 3000),
+      ]);
       assert.deepEqual(outcomes, ["stored", "stored", "duplicate"]);
       assert.deepEqual(await stores.telemetry.commit([accept("c-1", "m2", 4000)]), ["duplicate"]);
       // The same message id from another device is a different message.
       assert.deepEqual(await stores.telemetry.commit([accept("c-2", "m1", 1000)]), ["stored"]);
       const samples = await stores.telemetry.querySamples("c-1", 0, 10_000, 100);
-      assert.deepEqual(samples.map((s) => s.ts), [1000, 2000]);
+      assert.deepEqual(
+        samples.map((s) => s.ts),
+        [1000, 2000],
+      );
       assert.equal(await stores.telemetry.countSamples("c-1"), 2);
     });
 
     it("returns samples in time order within [from, to) and honours the limit", async () => {
-      await stores.telemetry.commit([accept("c-3", "a", 300), accept("c-3", "b", 100), accept("c-3", "c", 200)]);
-      assert.deepEqual((await stores.telemetry.querySamples("c-3", 0, 1000, 10)).map((s) => s.ts), [100, 200, 300]);
-      assert.deepEqual((await stores.telemetry.querySamples("c-3", 100, 300, 10)).map((s) => s.ts), [100, 200]);
-      assert.deepEqual((await stores.telemetry.querySamples("c-3", 0, 1000, 2)).map((s) => s.ts), [100, 200]);
+      await stores.telemetry.commit([
+        accept("c-3", "a", 300),
+        accept("c-3", "b", 100),
+        accept("c-3", "c", 200),
+      ]);
+      assert.deepEqual(
+        (await stores.telemetry.querySamples("c-3", 0, 1000, 10)).map((s) => s.ts),
+        [100, 200, 300],
+      );
+      assert.deepEqual(
+        (await stores.telemetry.querySamples("c-3", 100, 300, 10)).map((s) => s.ts),
+        [100, 200],
+      );
+      assert.deepEqual(
+        (await stores.telemetry.querySamples("c-3", 0, 1000, 2)).map((s) => s.ts),
+        [100, 200],
+      );
     });
 
     it("keeps quarantined packets with their reason and payload, newest first", async () => {
@@ -97,9 +146,15 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
         reason: `because ${reasonCode}`,
         payload: Buffer.from("{oops"),
       });
-      assert.deepEqual(await stores.telemetry.commit([q("not_json"), q("missing_message_id")]), ["quarantined", "quarantined"]);
+      assert.deepEqual(await stores.telemetry.commit([q("not_json"), q("missing_message_id")]), [
+        "quarantined",
+        "quarantined",
+      ]);
       const entries = await stores.telemetry.listQuarantine({ limit: 10, deviceId: "c-1" });
-      assert.deepEqual(entries.map((e) => e.reasonCode), ["missing_message_id", "not_json"]);
+      assert.deepEqual(
+        entries.map((e) => e.reasonCode),
+        ["missing_message_id", "not_json"],
+      );
       assert.equal(Buffer.from(entries[0]!.payload, "base64").toString(), "{oops");
     });
 

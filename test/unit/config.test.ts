@@ -21,8 +21,15 @@ describe("configuration", () => {
     const dir = await mkdtemp(join(tmpdir(), "pumpwatch-config-"));
     try {
       const file = join(dir, "pumpwatch.json");
-      await writeFile(file, JSON.stringify({ host: "file.example", mqttPort: 1, httpsPort: 2, limits: { dedupDays: 9 } }));
-      const c = loadConfig({ file, env: { PUMPWATCH_MQTT_PORT: "3", PUMPWATCH_HTTPS_PORT: "4" }, flags: { httpsPort: 5 } });
+      await writeFile(
+        file,
+        JSON.stringify({ host: "file.example", mqttPort: 1, httpsPort: 2, limits: { dedupDays: 9 } }),
+      );
+      const c = loadConfig({
+        file,
+        env: { PUMPWATCH_MQTT_PORT: "3", PUMPWATCH_HTTPS_PORT: "4" },
+        flags: { httpsPort: 5 },
+      });
       assert.equal(c.host, "file.example");
       assert.equal(c.mqttPort, 3);
       assert.equal(c.httpsPort, 5);
@@ -75,7 +82,16 @@ describe("logging", () => {
       "event",
     );
     const text = lines.join("");
-    for (const secret of ["PRIMARY-SECRET", "SECONDARY-SECRET", "SIG-SECRET", "anna@example.com", "+49 30 1234", "Hauptstr", "TOKEN-SECRET", "GROUP-SECRET"]) {
+    for (const secret of [
+      "PRIMARY-SECRET",
+      "SECONDARY-SECRET",
+      "SIG-SECRET",
+      "anna@example.com",
+      "+49 30 1234",
+      "Hauptstr",
+      "TOKEN-SECRET",
+      "GROUP-SECRET",
+    ]) {
       assert.equal(text.includes(secret), false, `${secret} leaked into the log`);
     }
     assert.match(text, /\[redacted\]/);

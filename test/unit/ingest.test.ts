@@ -23,8 +23,13 @@ function packet(over: Partial<IncomingPacket> = {}): IncomingPacket {
   };
 }
 
-function submit(ingest: Ingest, p: IncomingPacket): Promise<{ outcome: CommitOutcome | undefined; reason: string | undefined }> {
-  return new Promise((resolve, reject) => ingest.submit(p, (err, outcome, reason) => (err ? reject(err) : resolve({ outcome, reason }))));
+function submit(
+  ingest: Ingest,
+  p: IncomingPacket,
+): Promise<{ outcome: CommitOutcome | undefined; reason: string | undefined }> {
+  return new Promise((resolve, reject) =>
+    ingest.submit(p, (err, outcome, reason) => (err ? reject(err) : resolve({ outcome, reason }))),
+  );
 }
 
 describe("ingest", () => {
@@ -35,8 +40,19 @@ describe("ingest", () => {
 
   beforeEach(async () => {
     stores = openSqliteStores(":memory:", createSecretBox(randomBytes(32)), { synchronous: "NORMAL" });
-    await stores.registry.createDevice({ id: "pump-1", primaryKey: "AAAA", secondaryKey: "BBBB", enrollmentKind: "manual" });
-    await stores.registry.createDevice({ id: "pump-off", primaryKey: "AAAA", secondaryKey: "BBBB", enrollmentKind: "manual", enabled: false });
+    await stores.registry.createDevice({
+      id: "pump-1",
+      primaryKey: "AAAA",
+      secondaryKey: "BBBB",
+      enrollmentKind: "manual",
+    });
+    await stores.registry.createDevice({
+      id: "pump-off",
+      primaryKey: "AAAA",
+      secondaryKey: "BBBB",
+      enrollmentKind: "manual",
+      enabled: false,
+    });
     commits = 0;
     failNext = false;
     // Counts commits and can fail one, as a full disk would; the real store does the work.
@@ -52,7 +68,14 @@ describe("ingest", () => {
     const directory = new DeviceDirectory(stores.registry);
     await directory.get("pump-1");
     await directory.get("pump-off");
-    const options: IngestOptions = { store, directory, metrics: createMetrics(), commitDelayMs: 2, maxFutureMs: 300_000, maxSamplesPerPacket: 100 };
+    const options: IngestOptions = {
+      store,
+      directory,
+      metrics: createMetrics(),
+      commitDelayMs: 2,
+      maxFutureMs: 300_000,
+      maxSamplesPerPacket: 100,
+    };
     ingest = new Ingest(options);
   });
 
@@ -122,7 +145,10 @@ describe("ingest", () => {
   it("fails every packet of a group whose commit failed, and commits later packets", async () => {
     failNext = true;
     const failed = await Promise.allSettled([submit(ingest, packet()), submit(ingest, packet())]);
-    assert.deepEqual(failed.map((f) => f.status), ["rejected", "rejected"]);
+    assert.deepEqual(
+      failed.map((f) => f.status),
+      ["rejected", "rejected"],
+    );
     assert.equal(await stores.telemetry.countSamples("pump-1"), 0);
     assert.equal((await submit(ingest, packet())).outcome, "stored");
   });

@@ -18,16 +18,26 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-storeContract("sqlite", async () => openSqliteStores(await tempDb(), createSecretBox(randomBytes(32)), { synchronous: "NORMAL" }));
+storeContract("sqlite", async () =>
+  openSqliteStores(await tempDb(), createSecretBox(randomBytes(32)), { synchronous: "NORMAL" }),
+);
 
 describe("sqlite registry at rest", () => {
   it("does not keep device keys in clear text in the database file", async () => {
     const file = await tempDb();
     const stores = openSqliteStores(file, createSecretBox(randomBytes(32)), { synchronous: "FULL" });
     const key = randomBytes(32).toString("base64");
-    await stores.registry.createDevice({ id: "p-1", primaryKey: key, secondaryKey: key, enrollmentKind: "manual" });
+    await stores.registry.createDevice({
+      id: "p-1",
+      primaryKey: key,
+      secondaryKey: key,
+      enrollmentKind: "manual",
+    });
     await stores.close();
-    const bytes = Buffer.concat([await readFile(file), await readFile(`${file}-wal`).catch(() => Buffer.alloc(0))]);
+    const bytes = Buffer.concat([
+      await readFile(file),
+      await readFile(`${file}-wal`).catch(() => Buffer.alloc(0)),
+    ]);
     assert.equal(bytes.includes(Buffer.from(key)), false);
     assert.equal(bytes.includes(Buffer.from("p-1")), true);
   });
@@ -35,7 +45,12 @@ describe("sqlite registry at rest", () => {
   it("cannot open the keys with another master key", async () => {
     const file = await tempDb();
     const a = openSqliteStores(file, createSecretBox(randomBytes(32)), { synchronous: "FULL" });
-    await a.registry.createDevice({ id: "p-2", primaryKey: "AAAA", secondaryKey: "BBBB", enrollmentKind: "manual" });
+    await a.registry.createDevice({
+      id: "p-2",
+      primaryKey: "AAAA",
+      secondaryKey: "BBBB",
+      enrollmentKind: "manual",
+    });
     await a.close();
     const b = openSqliteStores(file, createSecretBox(randomBytes(32)), { synchronous: "FULL" });
     await assert.rejects(b.registry.getDevice("p-2"));
@@ -48,7 +63,12 @@ describe("sqlite registry at rest", () => {
     const a = openSqliteStores(file, box, { synchronous: "NORMAL" });
     const b = openSqliteStores(file, box, { synchronous: "NORMAL" });
     const before = await a.registry.changeMark();
-    await b.registry.createDevice({ id: "p-3", primaryKey: "AAAA", secondaryKey: "BBBB", enrollmentKind: "manual" });
+    await b.registry.createDevice({
+      id: "p-3",
+      primaryKey: "AAAA",
+      secondaryKey: "BBBB",
+      enrollmentKind: "manual",
+    });
     assert.notEqual(await a.registry.changeMark(), before);
     await a.close();
     await b.close();
