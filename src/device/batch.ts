@@ -17,7 +17,7 @@ export interface PacketBody {
 }
 
 /** Bytes of `{"samples":[` + `]}`. */
-const ENVELOPE_BYTES = 13;
+const ENVELOPE_BYTES = Buffer.byteLength(`{"samples":[]}`);
 
 /** A sample as docs/telemetry.md wants it: ISO-8601 UTC `ts` with milliseconds, numeric `values`. */
 export function encodeSample(s: Sample): string {

@@ -25,26 +25,36 @@ export const realClock: Clock = {
 /**
  * Virtual time running `speed` times faster than real time, starting at `origin` (default: now).
  * Start it in the past when the samples go to a real server: a timestamp more than the server's
- * `limits.maxFutureSec` ahead of its clock is rejected (docs/telemetry.md).
+ * `limits.maxFutureSec` ahead of its clock is rejected (docs/telemetry.md). With `catchUp`, virtual
+ * time never overtakes the wall clock: it runs ×speed until it reaches "now", then in real time
+ * (as the simulator's SimClock does), so an accelerated demo can run for ever.
  */
 export class ScaledClock implements Clock {
   readonly speed: number;
   readonly #origin: number;
   readonly #realStart: number;
+  readonly #catchUp: boolean;
 
-  constructor(opts: { speed: number; origin?: number }) {
+  constructor(opts: { speed: number; origin?: number; catchUp?: boolean }) {
     if (!(opts.speed > 0) || !Number.isFinite(opts.speed)) throw new RangeError("speed must be > 0");
     this.speed = opts.speed;
     this.#realStart = Date.now();
     this.#origin = opts.origin ?? this.#realStart;
+    this.#catchUp = opts.catchUp ?? false;
   }
 
   now(): number {
-    return Math.floor(this.#origin + (Date.now() - this.#realStart) * this.speed);
+    const wall = Date.now();
+    const accelerated = this.#origin + (wall - this.#realStart) * this.speed;
+    return Math.floor(this.#catchUp ? Math.min(accelerated, Math.max(wall, this.#origin)) : accelerated);
   }
 
+  /** A timer spanning the catch-up moment fires early; the sampler then simply waits again. */
   setTimer(fn: () => void, delayMs: number): ClockTimer {
-    return setTimeout(fn, Math.min(Math.max(delayMs / this.speed, 0), MAX_DELAY_MS));
+    const wall = Date.now();
+    const caughtUp = this.#catchUp && this.#origin + (wall - this.#realStart) * this.speed >= wall;
+    const rate = caughtUp ? 1 : this.speed;
+    return setTimeout(fn, Math.min(Math.max(delayMs / rate, 0), MAX_DELAY_MS));
   }
 
   clearTimer(t: ClockTimer): void {

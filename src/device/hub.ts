@@ -72,6 +72,8 @@ export class HubSession {
   readonly #h: HubSessionHandlers;
   readonly #client: MqttClient;
   #closed = false;
+  /** When this connection's SAS token expires, epoch ms. */
+  readonly expiresAtMs: number;
   #twinRid: string | undefined;
   #twinTimer: NodeJS.Timeout | undefined;
 
@@ -79,6 +81,8 @@ export class HubSession {
     this.#o = o;
     this.#h = handlers;
     const { host, port } = parseHostPort(o.assignedHub);
+    const expiresAt = Math.floor(Date.now() / 1000) + o.tokenLifetimeSec;
+    this.expiresAtMs = expiresAt * 1000;
     this.#client = mqtt.connect({
       protocol: "mqtts",
       host,
@@ -90,7 +94,7 @@ export class HubSession {
       password: createSas({
         resourceUri: `${o.assignedHub}/devices/${o.deviceId}`,
         key: o.deviceKey,
-        expiresAt: Math.floor(Date.now() / 1000) + o.tokenLifetimeSec,
+        expiresAt,
       }),
       clean: false,
       keepalive: o.keepaliveSec,
@@ -120,16 +124,18 @@ export class HubSession {
     this.#client.publish(telemetryTopic(this.#o.deviceId, mid), body, { qos: 1 }, (err) => done(err));
   }
 
-  /** Sends a reported-properties patch (JSON merge patch, §5.5); fire and forget, re-sent on the next connect. */
-  report(patch: Record<string, unknown>): void {
-    if (!this.connected) return;
+  /**
+   * Sends a reported-properties patch (JSON merge patch, §5.5), fire and forget: the agent reports
+   * again on every connect. False when not connected.
+   */
+  report(patch: Record<string, unknown>): boolean {
+    if (!this.connected) return false;
     this.#client.publish(
       `$iothub/twin/PATCH/properties/reported/?$rid=${randomUUID()}`,
       JSON.stringify(patch),
-      {
-        qos: 0,
-      },
+      { qos: 0 },
     );
+    return true;
   }
 
   /** Sends DISCONNECT and closes (a token renewal or shutdown); `closed` follows. */
