@@ -1,19 +1,26 @@
 import { parseArgs } from "node:util";
 import { type ConfigInput, loadConfig } from "./core/config.js";
 import { createLogger } from "./core/log.js";
+import { startDemo } from "./demo.js";
+import { runDeviceCommand } from "./device/cli.js";
+import { runSimCommand } from "./fleet/cli.js";
 import { openStores, startPumpwatch } from "./main.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
+import { simulatePump } from "./sim/index.js";
 
 const USAGE = `pumpwatch — condition monitoring for industrial vacuum pumps
 
 Usage:
   pumpwatch start [options]                       run the server (provisioning, hub, API)
+  pumpwatch start --demo                          … with the demo fleet of simulated pumps (what 'npm start' runs)
   pumpwatch enroll group --name NAME              create a group enrollment; prints {"idScope","groupName","groupKey"}
   pumpwatch enroll device --registration-id ID    create an individual enrollment; prints {"idScope","registrationId","key"}
   pumpwatch device list                           list devices (JSON)
   pumpwatch device show ID                        show one device (JSON)
   pumpwatch device disable|enable ID              disable or enable a device (a disabled device is disconnected)
   pumpwatch device rotate-key ID                  replace both device keys (prints the new keys once)
+  pumpwatch device run [options]                  run a device agent (IoT box); 'pumpwatch device run --help'
+  pumpwatch sim live|backfill SCENARIO [options]  drive a simulated fleet through device agents; 'pumpwatch sim --help'
 
 Options (every command):
   --data DIR            data folder (default ./data)
@@ -26,6 +33,8 @@ Options (start):
   --https-port N        HTTPS for API, device HTTPS, /healthz, /metrics (default 8443)
   --tls-cert F --tls-key F [--tls-ca F]   use your own certificate instead of the generated local CA
   --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
+  --demo                run the demo fleet in-process (simulated data, clearly labelled)
+  --demo-scenario FILE  scenario for --demo (default scenarios/demo.json)
 `;
 
 const OPTIONS = {
@@ -43,6 +52,8 @@ const OPTIONS = {
   db: { type: "string" },
   name: { type: "string" },
   "registration-id": { type: "string" },
+  demo: { type: "boolean" },
+  "demo-scenario": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -65,6 +76,8 @@ function flagsToConfig(v: Values): ConfigInput {
   if (v.bind !== undefined) flags.bind = v.bind;
   if (v.db !== undefined) flags.db = v.db;
   if (v["log-level"] !== undefined) flags.logLevel = v["log-level"] as ConfigInput["logLevel"];
+  if (v.demo !== undefined) flags.demo = v.demo;
+  if (v["demo-scenario"] !== undefined) flags.demoScenario = v["demo-scenario"];
   const mqtt = portFlag(v["mqtt-port"], "mqtt-port");
   const https = portFlag(v["https-port"], "https-port");
   if (mqtt !== undefined) flags.mqttPort = mqtt;
@@ -82,6 +95,13 @@ function print(value: unknown): void {
 
 /** Runs the CLI; resolves to the exit code, or never for `start` (runs until a signal). */
 export async function main(argv: string[]): Promise<number> {
+  // These commands run on a box or a load machine and have options of their own.
+  if (argv[0] === "device" && argv[1] === "run") {
+    return runDeviceCommand(argv.slice(2), {
+      simulate: (model, { registrationId }) => simulatePump(model, { id: registrationId, start: Date.now() }),
+    });
+  }
+  if (argv[0] === "sim") return runSimCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     options: OPTIONS,
@@ -133,6 +153,9 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
     },
     `pumpwatch is running; devices must trust the CA in ${running.caPath}`,
   );
+  const demo = config.demo
+    ? await startDemo(running, { dataDir: config.data, scenarioFile: config.demoScenario, log })
+    : undefined;
   if (running.operatorTokenCreated) {
     // Printed once, on the first start; it stays in <data>/operator-token (mode 0600).
     process.stdout.write(
@@ -145,6 +168,7 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
     process.once("SIGTERM", stop);
   });
   log.info("shutting down");
+  await demo?.close();
   await running.close();
   return 0;
 }

@@ -70,6 +70,10 @@ export const configSchema = z
       .default({}),
     /** Longest a packet waits for the group commit, in milliseconds. */
     commitDelayMs: z.number().min(0).max(100).default(2),
+    /** Run the demo fleet: simulated pumps as in-process device agents (clearly labelled). */
+    demo: z.boolean().default(false),
+    /** Scenario file for the demo (default: the packaged scenarios/demo.json). */
+    demoScenario: z.string().optional(),
     /** Secret for encrypting device keys at rest (base64, 32 bytes); else `<data>/master.key`. */
     masterKey: z.string().optional(),
   })
@@ -90,6 +94,7 @@ const ENV_KEYS: Record<string, (v: string) => ConfigInput> = {
   PUMPWATCH_LOG_LEVEL: (v) => ({ logLevel: v as "info" }),
   PUMPWATCH_MASTER_KEY: (v) => ({ masterKey: v }),
   PUMPWATCH_ID_SCOPE: (v) => ({ idScope: v }),
+  PUMPWATCH_DEMO: (v) => ({ demo: v === "1" || v === "true" }),
 };
 
 function merge(a: ConfigInput, b: ConfigInput): ConfigInput {

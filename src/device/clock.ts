@@ -35,10 +35,11 @@ export class ScaledClock implements Clock {
   readonly #realStart: number;
   readonly #catchUp: boolean;
 
-  constructor(opts: { speed: number; origin?: number; catchUp?: boolean }) {
+  /** `realStart`: the wall time at which virtual time was `origin` (default: now), to resume a run. */
+  constructor(opts: { speed: number; origin?: number; catchUp?: boolean; realStart?: number }) {
     if (!(opts.speed > 0) || !Number.isFinite(opts.speed)) throw new RangeError("speed must be > 0");
     this.speed = opts.speed;
-    this.#realStart = Date.now();
+    this.#realStart = opts.realStart ?? Date.now();
     this.#origin = opts.origin ?? this.#realStart;
     this.#catchUp = opts.catchUp ?? false;
   }

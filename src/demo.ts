@@ -1,0 +1,56 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "./core/log.js";
+import { LiveFleet } from "./fleet/runner.js";
+import type { Running } from "./main.js";
+import { RegistryAdmin } from "./provisioning/admin.js";
+import { loadScenario, MODELS } from "./sim/index.js";
+
+/** The scenario `npm start` runs (scenarios/demo.json in the package). */
+export const DEMO_SCENARIO = fileURLToPath(new URL("../scenarios/demo.json", import.meta.url));
+
+const DEMO_GROUP = "demo";
+
+/**
+ * The demo fleet: the scenario's pumps as in-process device agents that provision and connect to
+ * this pumpwatch over the real protocol (group enrollment "demo"). Every device is labelled as
+ * simulated (registration payload `simulated: true`, serial `SIM-…`), and ground truth is written to
+ * `<data>/demo/truth`.
+ */
+export async function startDemo(
+  running: Running,
+  opts: { dataDir: string; scenarioFile?: string | undefined; log: Logger },
+): Promise<LiveFleet> {
+  const scenario = loadScenario(opts.scenarioFile ?? DEMO_SCENARIO);
+  const registry = running.stores.registry;
+  let group = await registry.getEnrollment("group", DEMO_GROUP);
+  if (!group) {
+    await new RegistryAdmin(registry, running.idScope).enrollGroup(DEMO_GROUP);
+    group = (await registry.getEnrollment("group", DEMO_GROUP))!;
+  }
+  const fleet = new LiveFleet({
+    scenario,
+    stateDir: join(opts.dataDir, "demo"),
+    provisioningHost: `localhost:${running.mqttPort}`,
+    idScope: running.idScope,
+    groupKey: group.primaryKey,
+    ca: running.ca,
+  });
+  fleet.on("provisioned", (asset, deviceId) => {
+    registry
+      .updateDevice(deviceId, {
+        companyId: asset.companyId,
+        model: asset.model,
+        pumpType: MODELS[asset.model].label,
+        serial: `SIM-${asset.id}`,
+      })
+      .catch((err: Error) => opts.log.warn({ err, deviceId }, "demo: could not label the device"));
+  });
+  fleet.on("warning", (assetId, err) => opts.log.debug({ err, assetId }, "demo agent warning"));
+  fleet.start();
+  opts.log.info(
+    { pumps: fleet.agents.size, scenario: scenario.fleet.name, truth: fleet.truthDir },
+    `demo: ${fleet.agents.size} SIMULATED pumps send simulated data (scenario ${scenario.fleet.name}); ground truth in ${fleet.truthDir}`,
+  );
+  return fleet;
+}
