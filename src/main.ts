@@ -15,6 +15,7 @@ import { Ingest } from "./ingest/ingest.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { ProvisioningService } from "./provisioning/service.js";
 import type { Stores } from "./store/ports.js";
+import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
 
 /** A running pumpwatch, as `pumpwatch start` and the end-to-end tests hold it. */
@@ -35,13 +36,14 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** Opens the stores named by the config: the embedded SQLite file by default. */
+/** Opens the stores named by the config: the embedded SQLite file by default, or PostgreSQL by URL. */
 export function openStores(config: Config): Stores {
   const dataDir = resolve(config.data);
   const box = createSecretBox(loadMasterKey(config.masterKey, join(dataDir, "master.key")));
+  if (/^postgres(ql)?:\/\//.test(config.db)) return openPostgresStores(config.db, box);
   const file = config.db === "sqlite" ? join(dataDir, "pumpwatch.db") : config.db;
   if (!file.endsWith(".db") && file !== ":memory:") {
-    throw new Error(`unsupported --db '${config.db}': use 'sqlite' or a path ending in .db`);
+    throw new Error(`unsupported --db '${config.db}': use 'sqlite', a path ending in .db or postgres://…`);
   }
   return openSqliteStores(file, box, { synchronous: config.sqliteSync });
 }
@@ -64,6 +66,56 @@ function hubNames(config: Config, mqttPort: number, httpsPort: number): string[]
     names.add(`${n}:${httpsPort}`);
   }
   return [...names];
+}
+
+/**
+ * Storage housekeeping: compresses closed chunk windows (and writes their rollups) every
+ * `compactEveryMs`, and applies each company's retention hourly. One run at a time; failures are
+ * logged and retried on the next tick.
+ */
+function startHousekeeping(stores: Stores, config: Config, log: Logger): { stop(): Promise<void> } {
+  let current: Promise<void> | undefined;
+  let lastRetention = 0;
+  const work = async () => {
+    const now = Date.now();
+    const chunks = await stores.telemetry.compact(now);
+    if (chunks > 0) log.debug({ chunks }, "compacted chunk windows");
+    if (now - lastRetention >= 3600_000) {
+      lastRetention = now;
+      await applyRetention(stores, config, now, log);
+    }
+  };
+  const tick = () => {
+    if (current) return;
+    current = work()
+      .catch((err: Error) => log.error({ err }, "storage housekeeping failed; retrying on the next tick"))
+      .finally(() => {
+        current = undefined;
+      });
+  };
+  const timer = setInterval(tick, config.compactEveryMs);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}
+
+async function applyRetention(stores: Stores, config: Config, now: number, log: Logger): Promise<void> {
+  const byCompany = new Map<string | null, string[]>();
+  for (const d of await stores.registry.listDevices()) {
+    const list = byCompany.get(d.companyId) ?? [];
+    list.push(d.id);
+    byCompany.set(d.companyId, list);
+  }
+  for (const [companyId, deviceIds] of byCompany) {
+    const policy = (await stores.registry.getRetention(companyId)) ?? config.retention;
+    const dropped = await stores.telemetry.applyRetention(deviceIds, policy, now);
+    if (dropped.chunks + dropped.rollups > 0) log.info({ companyId, ...dropped }, "retention applied");
+  }
 }
 
 /** The composition root: builds every part from the config, wires them and starts the listeners. */
@@ -172,6 +224,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       onDeviceChanged: revalidate,
       onDesiredChanged: (id, patch, version) => gateway.pushDesired(id, patch, version),
       info: { idScope, assignedHub, caPath: material.caPath, mqttPort },
+      defaultRetention: config.retention,
     },
   });
   await app.listen({ port: config.httpsPort, host: config.bind });
@@ -194,6 +247,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     },
     60 * 60 * 1000,
   );
+  const housekeeping = startHousekeeping(stores, config, log);
   refresh.unref();
   prune.unref();
   ready = true;
@@ -214,6 +268,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       ready = false;
       clearInterval(refresh);
       clearInterval(prune);
+      await housekeeping.stop();
       // The TLS server's close waits for open connections; the broker ends them.
       const closed = new Promise<void>((res) => mqttServer.close(() => res()));
       await gateway.close();

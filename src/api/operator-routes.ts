@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { PumpwatchError } from "../core/errors.js";
 import type { RegistryAdmin } from "../provisioning/admin.js";
-import type { RegistryStore, TelemetryStore } from "../store/ports.js";
+import type { RegistryStore, RetentionPolicy, TelemetryStore } from "../store/ports.js";
+import { historyRoutes } from "./history-routes.js";
+import { parseTime } from "./time.js";
 
 export interface OperatorRoutesDeps {
   operatorToken: string;
@@ -14,6 +16,7 @@ export interface OperatorRoutesDeps {
   /** Called after the desired twin properties changed: push them to the device. */
   onDesiredChanged(deviceId: string, patch: Record<string, unknown>, version: number): void;
   info: Record<string, unknown>;
+  defaultRetention: RetentionPolicy;
 }
 
 const MAX_SAMPLES = 100_000;
@@ -40,6 +43,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
     app.addHook("onRequest", authorize);
 
     app.get("/info", async () => deps.info);
+    historyRoutes(app, deps);
 
     app.get("/devices", async () => ({ devices: await deps.admin.listDevices() }));
     app.get<{ Params: { id: string } }>("/devices/:id", async (req) => deps.admin.getDevice(req.params.id));
@@ -159,16 +163,4 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       async (req, reply) => reply.status(201).send(await deps.admin.enrollDevice(req.body.registrationId)),
     );
   };
-}
-
-/** ISO-8601 or epoch milliseconds. */
-function parseTime(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === "") return fallback;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new PumpwatchError(
-      "BAD_REQUEST",
-      `'${name}' must be an ISO-8601 time or epoch milliseconds, got '${value}'`,
-    );
-  return ms;
 }

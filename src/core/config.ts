@@ -29,7 +29,7 @@ export const configSchema = z
         ca: z.string().optional(),
       })
       .default({}),
-    /** Database: "sqlite" (file in the data folder) or a file path ending in .db. */
+    /** Database: "sqlite" (file in the data folder), a file path ending in .db, or a postgres:// URL. */
     db: z.string().default("sqlite"),
     /** SQLite `synchronous` level: FULL survives power loss, NORMAL survives a process crash. */
     sqliteSync: z.enum(["FULL", "NORMAL"]).default("FULL"),
@@ -68,6 +68,15 @@ export const configSchema = z
         dedupDays: z.number().int().min(1).default(30),
       })
       .default({}),
+    /** Retention for companies without their own (set per company through the API). */
+    retention: z
+      .object({
+        rawDays: z.number().int().min(1).default(730),
+        rollupDays: z.number().int().min(1).default(3650),
+      })
+      .default({}),
+    /** How often closed chunk windows are compressed and their rollups written. */
+    compactEveryMs: z.number().int().min(1000).default(60_000),
     /** Longest a packet waits for the group commit, in milliseconds. */
     commitDelayMs: z.number().min(0).max(100).default(2),
     /** Run the demo fleet: simulated pumps as in-process device agents (clearly labelled). */
@@ -103,6 +112,7 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     ...b,
     tls: { ...a.tls, ...b.tls },
     limits: { ...a.limits, ...b.limits },
+    retention: { ...a.retention, ...b.retention },
   };
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PumpwatchError } from "../../src/core/errors.js";
 import type { CommitUnit, Stores } from "../../src/store/ports.js";
+import { historyContract } from "./store-contract-history.js";
 
 /**
  * The store contract: every backend (SQLite now, PostgreSQL later) must pass this same suite.
@@ -164,5 +165,7 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
       assert.equal(await stores.telemetry.pruneMessageIds(2000), 1);
       assert.deepEqual(await stores.telemetry.commit([accept("c-4", "old", 5)]), ["stored"]);
     });
+
+    historyContract(() => stores);
   });
 }

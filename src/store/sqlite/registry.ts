@@ -1,45 +1,24 @@
 import { PumpwatchError } from "../../core/errors.js";
 import type { SecretBox } from "../../core/secrets.js";
-import type { Device, DevicePatch, Enrollment, NewDevice, RegistryStore, Twin } from "../ports.js";
+import type {
+  Device,
+  DevicePatch,
+  Enrollment,
+  NewDevice,
+  RegistryStore,
+  RetentionPolicy,
+  Twin,
+} from "../ports.js";
+import {
+  DEVICE_COLUMNS,
+  type DeviceRow,
+  deviceColumnValue,
+  deviceFromRow,
+  type EnrollmentRow,
+  enrollmentFromRow,
+  mergePatch,
+} from "../rows.js";
 import type { Db } from "./db.js";
-
-interface DeviceRow {
-  id: string;
-  enabled: number;
-  primary_key: string;
-  secondary_key: string;
-  company_id: string | null;
-  model: string | null;
-  pump_type: string | null;
-  serial: string | null;
-  enrollment_kind: Device["enrollmentKind"];
-  enrollment_name: string | null;
-  registration_payload: string | null;
-  created_at: string;
-  updated_at: string;
-  generation: number;
-}
-
-interface EnrollmentRow {
-  kind: Enrollment["kind"];
-  id: string;
-  primary_key: string;
-  secondary_key: string;
-  enabled: number;
-  created_at: string;
-  updated_at: string;
-}
-
-const DEVICE_COLUMNS: Record<keyof DevicePatch, string> = {
-  enabled: "enabled",
-  primaryKey: "primary_key",
-  secondaryKey: "secondary_key",
-  companyId: "company_id",
-  model: "model",
-  pumpType: "pump_type",
-  serial: "serial",
-  registrationPayload: "registration_payload",
-};
 
 /** Registry on SQLite; device and enrollment keys are sealed with the SecretBox at rest. */
 export class SqliteRegistryStore implements RegistryStore {
@@ -65,7 +44,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async getDevice(id: string): Promise<Device | undefined> {
     const row = this.#db.prepare("SELECT * FROM devices WHERE id = ?").get(id) as DeviceRow | undefined;
-    return row && this.#device(row);
+    return row && deviceFromRow(row, this.#box);
   }
 
   async createDevice(d: NewDevice): Promise<Device> {
@@ -100,7 +79,7 @@ export class SqliteRegistryStore implements RegistryStore {
     for (const [key, value] of Object.entries(patch) as [keyof DevicePatch, unknown][]) {
       if (value === undefined) continue;
       sets.push(`${DEVICE_COLUMNS[key]} = ?`);
-      args.push(this.#deviceValue(key, value));
+      args.push(deviceColumnValue(key, value, this.#box));
     }
     sets.push("updated_at = ?", "generation = generation + 1");
     args.push(new Date().toISOString(), id);
@@ -111,14 +90,14 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async listDevices(): Promise<Device[]> {
     const rows = this.#db.prepare("SELECT * FROM devices ORDER BY id").all() as DeviceRow[];
-    return rows.map((r) => this.#device(r));
+    return rows.map((r) => deviceFromRow(r, this.#box));
   }
 
   async getEnrollment(kind: Enrollment["kind"], id: string): Promise<Enrollment | undefined> {
     const row = this.#db.prepare("SELECT * FROM enrollments WHERE kind = ? AND id = ?").get(kind, id) as
       | EnrollmentRow
       | undefined;
-    return row && this.#enrollment(row);
+    return row && enrollmentFromRow(row, this.#box);
   }
 
   async createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment> {
@@ -167,7 +146,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async listEnrollments(): Promise<Enrollment[]> {
     const rows = this.#db.prepare("SELECT * FROM enrollments ORDER BY kind, id").all() as EnrollmentRow[];
-    return rows.map((r) => this.#enrollment(r));
+    return rows.map((r) => enrollmentFromRow(r, this.#box));
   }
 
   async getTwin(deviceId: string): Promise<Twin> {
@@ -202,65 +181,24 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.getTwin(deviceId);
   }
 
+  async getRetention(companyId: string | null): Promise<RetentionPolicy | undefined> {
+    const row = this.#db
+      .prepare("SELECT raw_days, rollup_days FROM retention WHERE company_id = ?")
+      .get(companyId ?? "") as { raw_days: number; rollup_days: number } | undefined;
+    return row && { rawDays: row.raw_days, rollupDays: row.rollup_days };
+  }
+
+  async setRetention(companyId: string | null, policy: RetentionPolicy): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO retention (company_id, raw_days, rollup_days) VALUES (?, ?, ?)
+         ON CONFLICT (company_id) DO UPDATE SET raw_days = excluded.raw_days, rollup_days = excluded.rollup_days`,
+      )
+      .run(companyId ?? "", policy.rawDays, policy.rollupDays);
+  }
+
   async changeMark(): Promise<number> {
     // Changes only when another connection (another process, the CLI) committed.
     return this.#db.pragma("data_version", { simple: true }) as number;
   }
-
-  #device(r: DeviceRow): Device {
-    return {
-      id: r.id,
-      enabled: r.enabled === 1,
-      primaryKey: this.#box.open(r.primary_key),
-      secondaryKey: this.#box.open(r.secondary_key),
-      companyId: r.company_id,
-      model: r.model,
-      pumpType: r.pump_type,
-      serial: r.serial,
-      enrollmentKind: r.enrollment_kind,
-      enrollmentName: r.enrollment_name,
-      registrationPayload: r.registration_payload === null ? null : JSON.parse(r.registration_payload),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      generation: r.generation,
-    };
-  }
-
-  #deviceValue(key: keyof DevicePatch, value: unknown): unknown {
-    if (key === "enabled") return value ? 1 : 0;
-    if (key === "primaryKey" || key === "secondaryKey") return this.#box.seal(value as string);
-    if (key === "registrationPayload") return value === null ? null : JSON.stringify(value);
-    return value;
-  }
-
-  #enrollment(r: EnrollmentRow): Enrollment {
-    return {
-      id: r.id,
-      kind: r.kind,
-      primaryKey: this.#box.open(r.primary_key),
-      secondaryKey: this.#box.open(r.secondary_key),
-      enabled: r.enabled === 1,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    };
-  }
-}
-
-/** JSON merge patch as the device twin applies it: null deletes, objects merge, the rest replaces. */
-export function mergePatch(
-  target: Record<string, unknown>,
-  patch: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...target };
-  for (const [k, v] of Object.entries(patch)) {
-    if (k === "$version") continue;
-    if (v === null) delete out[k];
-    else if (isObject(v) && isObject(out[k])) out[k] = mergePatch(out[k] as Record<string, unknown>, v);
-    else out[k] = v;
-  }
-  return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -1,10 +1,35 @@
 import type { Transaction } from "better-sqlite3";
-import type { CommitOutcome, CommitUnit, QuarantineEntry, Sample, TelemetryStore } from "../ports.js";
+import type {
+  CommitOutcome,
+  CommitUnit,
+  QuarantineEntry,
+  RetentionPolicy,
+  Sample,
+  Series,
+  SeriesQuery,
+  StorageUsage,
+  TelemetryStore,
+} from "../ports.js";
+import { DAY_MS, WINDOW_MS, windowStart } from "../timeseries/index.js";
+import { ChunkTables } from "./chunks.js";
 import type { Db } from "./db.js";
+import { History } from "./history.js";
 
-/** Raw samples, message-id de-duplication and the quarantine on SQLite. */
+/**
+ * How long after a window's end compaction waits for stragglers (samples in flight, clock skew), so
+ * that a window is normally compressed once rather than once plus once per late sample.
+ */
+export const COMPACT_GRACE_MS = 5 * 60_000;
+
+/**
+ * Telemetry on SQLite (docs/storage.md): commits land as raw rows in `samples`; `compact` moves closed
+ * UTC-day windows into compressed chunks with rollups; every read merges both, so answers are exact at
+ * all times. Also message-id de-duplication and the quarantine.
+ */
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly #db: Db;
+  readonly #tables: ChunkTables;
+  readonly #history: History;
   readonly #commitTx: Transaction<(units: readonly CommitUnit[]) => CommitOutcome[]>;
   readonly #insertMid;
   readonly #insertSample;
@@ -21,6 +46,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#commitTx = db.transaction((units: readonly CommitUnit[]) => units.map((u) => this.#apply(u)));
+    this.#tables = new ChunkTables(db);
+    this.#history = new History(this.#tables);
   }
 
   async commit(units: readonly CommitUnit[]): Promise<CommitOutcome[]> {
@@ -49,19 +76,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async querySamples(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Sample[]> {
-    const rows = this.#db
-      .prepare(
-        "SELECT ts, vals FROM samples WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts, rowid LIMIT ?",
-      )
-      .all(deviceId, fromMs, toMs, limit) as { ts: number; vals: string }[];
-    return rows.map((r) => ({ ts: r.ts, values: JSON.parse(r.vals) as Record<string, number> }));
+    return this.#history.querySamples(deviceId, fromMs, toMs, limit);
   }
 
   async countSamples(deviceId: string): Promise<number> {
-    const row = this.#db.prepare("SELECT count(*) AS n FROM samples WHERE device_id = ?").get(deviceId) as {
-      n: number;
-    };
-    return row.n;
+    return this.#tables.countRows(deviceId);
   }
 
   async listQuarantine(opts: { limit: number; deviceId?: string | undefined }): Promise<QuarantineEntry[]> {
@@ -97,5 +116,69 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async pruneMessageIds(beforeMs: number): Promise<number> {
     return this.#db.prepare("DELETE FROM message_ids WHERE received_at < ?").run(beforeMs).changes;
+  }
+
+  async querySeries(q: SeriesQuery): Promise<Series> {
+    return this.#history.querySeries(q);
+  }
+
+  async *exportSamples(
+    deviceId: string,
+    fromMs: number,
+    toMs: number,
+    signals?: readonly string[],
+  ): AsyncIterable<Sample[]> {
+    // Each page is read synchronously in one transaction; between pages other work (ingest, compaction)
+    // runs, and the next window is looked up afresh, so a window compacted meanwhile is read once.
+    for (const page of this.#history.pages(deviceId, fromMs, toMs, signals)) yield page;
+  }
+
+  async compact(nowMs: number): Promise<number> {
+    // Only windows that ended at least the grace period ago are closed.
+    const cutoff = nowMs - COMPACT_GRACE_MS;
+    let written = 0;
+    let firstError: unknown;
+    for (let d = this.#tables.nextPendingDevice(""); d !== undefined; d = this.#tables.nextPendingDevice(d)) {
+      for (let ts = this.#tables.nextPendingTs(d); ts !== undefined; ) {
+        const start = windowStart(ts);
+        if (start + WINDOW_MS > cutoff) break;
+        try {
+          if (this.#tables.compactWindow(d, start)) written++;
+        } catch (err) {
+          // One undecodable chunk must not stop the others; the caller hears of it at the end.
+          firstError ??= err;
+        }
+        // Each window is its own transaction; let ingest commits in between.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        ts = this.#tables.nextPendingTs(d, start + WINDOW_MS);
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+    return written;
+  }
+
+  async applyRetention(
+    deviceIds: readonly string[],
+    policy: RetentionPolicy,
+    nowMs: number,
+  ): Promise<{ chunks: number; rollups: number }> {
+    // Whole days only: a chunk goes when all of it is older than the cut.
+    const rawCut = windowStart(nowMs - policy.rawDays * DAY_MS);
+    const rollupCut = windowStart(nowMs - policy.rollupDays * DAY_MS);
+    let chunks = 0;
+    let rollups = 0;
+    for (const id of deviceIds) {
+      const r = this.#tables.dropBefore(id, rawCut, rollupCut);
+      chunks += r.chunks;
+      rollups += r.rollups;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return { chunks, rollups };
+  }
+
+  async usage(): Promise<StorageUsage[]> {
+    return [...this.#tables.usage()]
+      .map(([deviceId, u]) => ({ deviceId, bytes: Math.round(u.bytes), samples: u.samples }))
+      .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   }
 }

@@ -1,0 +1,204 @@
+/**
+ * The schema of every SQL backend, written once where the dialects agree and overridden where they
+ * differ (as Eclipse Hono keeps its JDBC statements). Each migration is one schema version — SQLite
+ * records it in `PRAGMA user_version`, PostgreSQL in `schema_version` — applied in order, each inside
+ * a transaction. Append only: a released migration is never edited, so that a database created by
+ * an older pumpwatch reaches the same schema as a new one.
+ */
+
+export type Dialect = "sqlite" | "postgres";
+
+/**
+ * One statement: a shared text, or one text per dialect. A dialect missing from the object skips the
+ * statement (e.g. PostgreSQL's change-mark trigger has no SQLite counterpart).
+ */
+export type Statement = string | Partial<Record<Dialect, string>>;
+
+export interface Migration {
+  /** What the version adds, for people reading `schema_version`. */
+  name: string;
+  statements: readonly Statement[];
+}
+
+/** Statements of one migration in one dialect, in order. */
+export function statementsFor(m: Migration, dialect: Dialect): string[] {
+  const out: string[] = [];
+  for (const s of m.statements) {
+    const text = typeof s === "string" ? s : s[dialect];
+    if (text !== undefined) out.push(text);
+  }
+  return out;
+}
+
+// The SQLite texts below are kept character for character as the first releases created them:
+// SQLite stores each CREATE statement verbatim in sqlite_master, so existing files and new ones agree.
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: "registry, message ids, samples, quarantine",
+    statements: [
+      "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+      `CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     enabled INTEGER NOT NULL DEFAULT 1,
+     primary_key TEXT NOT NULL,
+     secondary_key TEXT NOT NULL,
+     company_id TEXT, model TEXT, pump_type TEXT, serial TEXT,
+     enrollment_kind TEXT NOT NULL,
+     enrollment_name TEXT,
+     registration_payload TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     generation INTEGER NOT NULL DEFAULT 1)`,
+      `CREATE TABLE enrollments (
+     kind TEXT NOT NULL,
+     id TEXT NOT NULL,
+     primary_key TEXT NOT NULL,
+     secondary_key TEXT NOT NULL,
+     enabled INTEGER NOT NULL DEFAULT 1,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (kind, id))`,
+      `CREATE TABLE twins (
+     device_id TEXT PRIMARY KEY,
+     desired TEXT NOT NULL DEFAULT '{}',
+     desired_version INTEGER NOT NULL DEFAULT 1,
+     reported TEXT NOT NULL DEFAULT '{}',
+     reported_version INTEGER NOT NULL DEFAULT 1)`,
+      {
+        // Epoch milliseconds need 64 bits: SQLite's INTEGER is, PostgreSQL's is not.
+        sqlite: `CREATE TABLE message_ids (
+     device_id TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (device_id, message_id)) WITHOUT ROWID`,
+        postgres: `CREATE TABLE message_ids (
+     device_id TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     received_at BIGINT NOT NULL,
+     PRIMARY KEY (device_id, message_id))`,
+      },
+      "CREATE INDEX message_ids_received ON message_ids (received_at)",
+      { postgres: "CREATE SEQUENCE samples_seq" },
+      {
+        sqlite: "CREATE TABLE samples (device_id TEXT NOT NULL, ts INTEGER NOT NULL, vals TEXT NOT NULL)",
+        // Partitioned by time so that old data leaves by dropping partitions (src/store/postgres/partitions.ts
+        // creates them on demand). seq stands in for SQLite's rowid: samples with equal timestamps keep
+        // their commit order (an identity column cannot be used on a partitioned table before PG 17).
+        postgres: `CREATE TABLE samples (
+     device_id TEXT NOT NULL,
+     ts BIGINT NOT NULL,
+     seq BIGINT NOT NULL DEFAULT nextval('samples_seq'),
+     vals TEXT NOT NULL) PARTITION BY RANGE (ts)`,
+      },
+      "CREATE INDEX samples_device_ts ON samples (device_id, ts)",
+      {
+        sqlite: `CREATE TABLE quarantine (
+     id INTEGER PRIMARY KEY,
+     received_at INTEGER NOT NULL,
+     device_id TEXT, message_id TEXT,
+     transport TEXT NOT NULL, topic TEXT NOT NULL,
+     reason_code TEXT NOT NULL, reason TEXT NOT NULL,
+     payload BLOB NOT NULL)`,
+        postgres: `CREATE TABLE quarantine (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     received_at BIGINT NOT NULL,
+     device_id TEXT, message_id TEXT,
+     transport TEXT NOT NULL, topic TEXT NOT NULL,
+     reason_code TEXT NOT NULL, reason TEXT NOT NULL,
+     payload BYTEA NOT NULL)`,
+      },
+      "CREATE INDEX quarantine_device ON quarantine (device_id, id)",
+      // SQLite's PRAGMA data_version tells a connection that another one committed; PostgreSQL has no
+      // such counter, so every change to devices or enrollments bumps this one row (RegistryStore.changeMark).
+      {
+        postgres:
+          "CREATE TABLE registry_mark (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), n BIGINT NOT NULL)",
+      },
+      { postgres: "INSERT INTO registry_mark (n) VALUES (0)" },
+      {
+        postgres: `CREATE FUNCTION bump_registry_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN UPDATE registry_mark SET n = n + 1; RETURN NULL; END $$`,
+      },
+      {
+        postgres: `CREATE TRIGGER devices_changed AFTER INSERT OR UPDATE OR DELETE ON devices
+     FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_mark()`,
+      },
+      {
+        postgres: `CREATE TRIGGER enrollments_changed AFTER INSERT OR UPDATE OR DELETE ON enrollments
+     FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_mark()`,
+      },
+    ],
+  },
+  {
+    name: "retention per company",
+    statements: [
+      // company_id '' stands for devices without a company.
+      `CREATE TABLE retention (
+     company_id TEXT PRIMARY KEY,
+     raw_days INTEGER NOT NULL,
+     rollup_days INTEGER NOT NULL)`,
+    ],
+  },
+  {
+    name: "compressed chunks, 1-hour and 1-day rollups",
+    // Compressed telemetry (docs/storage.md): one chunk per device and UTC day holding the day's samples
+    // (data) and 1-minute rollups (rollup), both encoded by src/store/timeseries; rollup comes before data
+    // in the record so that reading it does not walk data's overflow pages. 1-hour rollups as one encoded
+    // row per device and day (src/store/timeseries encodeAggregates), because a year of one pump as
+    // 87,600 hour rows took 70 ms to read and 0.23 bytes per sample on SQLite (and more on PostgreSQL,
+    // with its 24-byte row headers and per-row client decoding), as 365 day rows a few ms and a tenth of
+    // the bytes; 1-day rollups as rows, keyed so that one signal's range is one index range. On
+    // PostgreSQL all three are partitioned by time like samples (REAL there is 4 bytes: the rollups need
+    // DOUBLE PRECISION).
+    statements: [
+      {
+        sqlite: `CREATE TABLE chunks (
+     device_id TEXT NOT NULL,
+     start_ms INTEGER NOT NULL,
+     n_rows INTEGER NOT NULL,
+     n_values INTEGER NOT NULL,
+     first_ts INTEGER NOT NULL,
+     last_ts INTEGER NOT NULL,
+     n_bytes INTEGER NOT NULL,
+     rollup BLOB NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (device_id, start_ms))`,
+        postgres: `CREATE TABLE chunks (
+     device_id TEXT NOT NULL,
+     start_ms BIGINT NOT NULL,
+     n_rows INTEGER NOT NULL,
+     n_values INTEGER NOT NULL,
+     first_ts BIGINT NOT NULL,
+     last_ts BIGINT NOT NULL,
+     n_bytes INTEGER NOT NULL,
+     rollup BYTEA NOT NULL,
+     data BYTEA NOT NULL,
+     PRIMARY KEY (device_id, start_ms)) PARTITION BY RANGE (start_ms)`,
+      },
+      {
+        sqlite: `CREATE TABLE rollup_1h (
+     device_id TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (device_id, day))`,
+        postgres: `CREATE TABLE rollup_1h (
+     device_id TEXT NOT NULL,
+     day BIGINT NOT NULL,
+     data BYTEA NOT NULL,
+     PRIMARY KEY (device_id, day)) PARTITION BY RANGE (day)`,
+      },
+      {
+        sqlite: `CREATE TABLE rollup_1d (
+     device_id TEXT NOT NULL, signal TEXT NOT NULL, bucket INTEGER NOT NULL,
+     v_min REAL NOT NULL, v_max REAL NOT NULL, v_sum REAL NOT NULL, n INTEGER NOT NULL,
+     last_ts INTEGER NOT NULL, v_last REAL NOT NULL,
+     PRIMARY KEY (device_id, signal, bucket)) WITHOUT ROWID`,
+        postgres: `CREATE TABLE rollup_1d (
+     device_id TEXT NOT NULL, signal TEXT NOT NULL, bucket BIGINT NOT NULL,
+     v_min DOUBLE PRECISION NOT NULL, v_max DOUBLE PRECISION NOT NULL, v_sum DOUBLE PRECISION NOT NULL,
+     n INTEGER NOT NULL, last_ts BIGINT NOT NULL, v_last DOUBLE PRECISION NOT NULL,
+     PRIMARY KEY (device_id, signal, bucket)) PARTITION BY RANGE (bucket)`,
+      },
+    ],
+  },
+];
