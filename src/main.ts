@@ -14,6 +14,7 @@ import { DeviceDirectory } from "./ingest/directory.js";
 import { Ingest } from "./ingest/ingest.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { ProvisioningService } from "./provisioning/service.js";
+import { startHousekeeping } from "./store/housekeeping.js";
 import type { Stores } from "./store/ports.js";
 import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
@@ -66,56 +67,6 @@ function hubNames(config: Config, mqttPort: number, httpsPort: number): string[]
     names.add(`${n}:${httpsPort}`);
   }
   return [...names];
-}
-
-/**
- * Storage housekeeping: compresses closed chunk windows (and writes their rollups) every
- * `compactEveryMs`, and applies each company's retention hourly. One run at a time; failures are
- * logged and retried on the next tick.
- */
-function startHousekeeping(stores: Stores, config: Config, log: Logger): { stop(): Promise<void> } {
-  let current: Promise<void> | undefined;
-  let lastRetention = 0;
-  const work = async () => {
-    const now = Date.now();
-    const chunks = await stores.telemetry.compact(now);
-    if (chunks > 0) log.debug({ chunks }, "compacted chunk windows");
-    if (now - lastRetention >= 3600_000) {
-      lastRetention = now;
-      await applyRetention(stores, config, now, log);
-    }
-  };
-  const tick = () => {
-    if (current) return;
-    current = work()
-      .catch((err: Error) => log.error({ err }, "storage housekeeping failed; retrying on the next tick"))
-      .finally(() => {
-        current = undefined;
-      });
-  };
-  const timer = setInterval(tick, config.compactEveryMs);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await current;
-    },
-  };
-}
-
-async function applyRetention(stores: Stores, config: Config, now: number, log: Logger): Promise<void> {
-  const byCompany = new Map<string | null, string[]>();
-  for (const d of await stores.registry.listDevices()) {
-    const list = byCompany.get(d.companyId) ?? [];
-    list.push(d.id);
-    byCompany.set(d.companyId, list);
-  }
-  for (const [companyId, deviceIds] of byCompany) {
-    const policy = (await stores.registry.getRetention(companyId)) ?? config.retention;
-    const dropped = await stores.telemetry.applyRetention(deviceIds, policy, now);
-    if (dropped.chunks + dropped.rollups > 0) log.info({ companyId, ...dropped }, "retention applied");
-  }
 }
 
 /** The composition root: builds every part from the config, wires them and starts the listeners. */
