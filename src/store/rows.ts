@@ -1,5 +1,5 @@
 import type { SecretBox } from "../core/secrets.js";
-import type { Device, DevicePatch, Enrollment } from "./ports.js";
+import type { Device, DevicePatch, Enrollment, NewDevice, QuarantineEntry, Twin } from "./ports.js";
 
 /**
  * Registry rows as both SQL backends store them (src/store/migrations.ts: the registry tables are
@@ -62,6 +62,27 @@ export function deviceFromRow(r: DeviceRow, box: SecretBox): Device {
   };
 }
 
+/**
+ * Values of a new device row for the columns (id, enabled, primary_key, secondary_key, company_id,
+ * model, pump_type, serial, enrollment_kind, enrollment_name, registration_payload, created_at).
+ */
+export function newDeviceValues(d: NewDevice, box: SecretBox, now: string): unknown[] {
+  return [
+    d.id,
+    d.enabled === false ? 0 : 1,
+    box.seal(d.primaryKey),
+    box.seal(d.secondaryKey),
+    d.companyId ?? null,
+    d.model ?? null,
+    d.pumpType ?? null,
+    d.serial ?? null,
+    d.enrollmentKind,
+    d.enrollmentName ?? null,
+    d.registrationPayload === undefined ? null : JSON.stringify(d.registrationPayload),
+    now,
+  ];
+}
+
 /** The column value for one patched device field. */
 export function deviceColumnValue(key: keyof DevicePatch, value: unknown, box: SecretBox): unknown {
   if (key === "enabled") return value ? 1 : 0;
@@ -79,6 +100,50 @@ export function enrollmentFromRow(r: EnrollmentRow, box: SecretBox): Enrollment 
     enabled: r.enabled === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  };
+}
+
+export interface TwinRow {
+  desired: string;
+  desired_version: number;
+  reported: string;
+  reported_version: number;
+}
+
+/** A device's twin; a device without a twin row has empty documents at version 1. */
+export function twinFromRow(row: TwinRow | undefined): Twin {
+  if (!row) return { desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
+  return {
+    desired: JSON.parse(row.desired) as Record<string, unknown>,
+    desiredVersion: row.desired_version,
+    reported: JSON.parse(row.reported) as Record<string, unknown>,
+    reportedVersion: row.reported_version,
+  };
+}
+
+export interface QuarantineRow {
+  id: number;
+  received_at: number;
+  device_id: string | null;
+  message_id: string | null;
+  transport: string;
+  topic: string;
+  reason_code: string;
+  reason: string;
+  payload: Buffer;
+}
+
+export function quarantineFromRow(r: QuarantineRow): QuarantineEntry {
+  return {
+    id: r.id,
+    receivedAt: new Date(r.received_at).toISOString(),
+    deviceId: r.device_id,
+    messageId: r.message_id,
+    transport: r.transport,
+    topic: r.topic,
+    reasonCode: r.reason_code,
+    reason: r.reason,
+    payload: r.payload.toString("base64"),
   };
 }
 

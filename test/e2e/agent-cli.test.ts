@@ -7,6 +7,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { parseDeviceRunArgs, runDeviceCommand } from "../../src/device/cli.js";
 import { STATE_FILE } from "../../src/device/state.js";
+import { waitFor } from "../helpers/agent.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 /** Collects written text (log lines, usage errors). */
@@ -19,20 +20,6 @@ function sink(): Writable & { text: () => string } {
     },
   });
   return Object.assign(w, { text: () => text });
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("pumpwatch device run", () => {

@@ -11,25 +11,14 @@ import { after, before, describe, it } from "node:test";
 import type { Sample } from "../../src/core/sample.js";
 import { DeviceAgent } from "../../src/device/agent.js";
 import type { SensorSource } from "../../src/sim/source.js";
+import { agentOptions, waitFor } from "../helpers/agent.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const AGENTS = 200;
 /** The brief: all back within a minute; the whole test stays under one. */
 const RECONNECT_LIMIT_MS = 40_000;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polling 200 agents' state is not free: not too often. */
+const POLL_MS = 100;
 
 /** A cheap source that counts what it produced; `on = false` stops it. */
 class CountingSource implements SensorSource {
@@ -67,18 +56,16 @@ describe("a fleet of agents in one process", () => {
     for (let i = 0; i < AGENTS; i++) {
       const id = `fleet-${String(i).padStart(4, "0")}`;
       const source = new CountingSource();
-      const agent = new DeviceAgent({
-        provisioningHost: `localhost:${s.mqttPort}`,
-        idScope: s.idScope,
-        registrationId: id,
-        groupKey,
-        ca: s.ca,
-        stateDir: join(stateRoot, id),
-        source,
-        settings: { sampleIntervalSec: 0.25, sendIntervalSec: 1 },
-        queue: { synchronous: "NORMAL" },
-        backoff: { baseMs: 500, capMs: 8000 },
-      });
+      const agent = new DeviceAgent(
+        agentOptions(s, {
+          id,
+          stateRoot,
+          groupKey,
+          source,
+          settings: { sampleIntervalSec: 0.25, sendIntervalSec: 1 },
+          backoff: { baseMs: 500, capMs: 8000 },
+        }),
+      );
       agent.start();
       fleet.push({ agent, source, id });
     }
@@ -86,7 +73,7 @@ describe("a fleet of agents in one process", () => {
       fleet.every((f) => f.agent.status === "connected" && f.agent.stats().connects >= minConnects)
         ? true
         : undefined;
-    await waitFor("every agent connected", () => connected(1), 30_000);
+    await waitFor("every agent connected", () => connected(1), 30_000, POLL_MS);
     const provisionedMs = Date.now() - t0;
 
     const ports = { mqttPort: s.mqttPort, httpsPort: s.httpsPort };
@@ -95,7 +82,7 @@ describe("a fleet of agents in one process", () => {
     // Down long enough for every agent to fail a few reconnects and queue a few packets.
     await new Promise((r) => setTimeout(r, 2000));
     s = await startTestServer({ data: dataDir, ...ports });
-    await waitFor("every agent reconnected", () => connected(2), RECONNECT_LIMIT_MS);
+    await waitFor("every agent reconnected", () => connected(2), RECONNECT_LIMIT_MS, POLL_MS);
     const reconnectMs = Date.now() - down;
     assert.ok(reconnectMs < 60_000);
 
@@ -110,6 +97,7 @@ describe("a fleet of agents in one process", () => {
           ? true
           : undefined,
       20_000,
+      POLL_MS,
     );
     let produced = 0;
     for (const f of fleet) {

@@ -9,55 +9,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Sample } from "../../src/core/sample.js";
 import { type AgentOptions, DeviceAgent } from "../../src/device/agent.js";
-import { ConstantSource } from "../../src/device/sources.js";
 import type { SensorSource } from "../../src/sim/source.js";
+import { agentOptions, drained, RecordingSource, storedTimestamps, waitFor } from "../helpers/agent.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
-const WAIT_MS = 15_000;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = WAIT_MS,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Constant values; remembers the timestamp of every sample it produced; `on = false` stops it. */
-class RecordingSource implements SensorSource {
-  readonly #inner = new ConstantSource();
-  readonly signals = this.#inner.signals;
-  constructor(readonly produced: number[] = []) {}
-  on = true;
-  read(ts: number): Sample | undefined {
-    if (!this.on) return undefined;
-    this.produced.push(ts);
-    return this.#inner.read(ts);
-  }
-}
-
-async function storedTimestamps(s: TestServer, id: string): Promise<number[]> {
-  const res = await s.api(`/api/devices/${id}/telemetry?limit=100000`);
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return (res.body.samples as { ts: string }[]).map((x) => Date.parse(x.ts));
-}
-
-async function drained(agent: DeviceAgent): Promise<void> {
-  await waitFor("the agent to send everything", () => {
-    const st = agent.stats();
-    return st.buffered === 0 && st.queue.packets === 0 && st.inflight === 0 ? true : undefined;
-  });
-}
 
 describe("device agent store-and-forward", () => {
   let s: TestServer;
@@ -89,16 +46,14 @@ describe("device agent store-and-forward", () => {
 
   function agent(id: string, source: SensorSource, extra: Partial<AgentOptions> = {}): DeviceAgent {
     const a = new DeviceAgent({
-      provisioningHost: `localhost:${s.mqttPort}`,
-      idScope: s.idScope,
-      registrationId: id,
-      groupKey,
-      ca: s.ca,
-      stateDir: join(stateRoot, id),
-      source,
-      settings: { sampleIntervalSec: 0.05, sendIntervalSec: 0.2 },
-      queue: { synchronous: "NORMAL" },
-      backoff: { baseMs: 100, capMs: 500 },
+      ...agentOptions(s, {
+        id,
+        stateRoot,
+        groupKey,
+        source,
+        settings: { sampleIntervalSec: 0.05, sendIntervalSec: 0.2 },
+        backoff: { baseMs: 100, capMs: 500 },
+      }),
       ...extra,
     });
     agents.push(a);

@@ -10,7 +10,6 @@
  * - every chunk's stored 1-hour and 1-day rollups equal the rollups of its data.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,26 +17,18 @@ import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createSecretBox } from "../../src/core/secrets.js";
 import { openPostgresStores } from "../../src/store/postgres/index.js";
-import {
-  DAY_MS,
-  decodeAggregates,
-  decodeBlock,
-  rollupsOf,
-  windowStart,
-} from "../../src/store/timeseries/index.js";
-import { REPO_ROOT } from "../helpers/child.js";
+import { decodeAggregates, decodeBlock, rollupsOf } from "../../src/store/timeseries/index.js";
 import { createSchema, describePostgres, dropSchema, inSchema, PG_URL } from "../helpers/postgres.js";
-import { DEVICES, RAW_DAYS } from "../helpers/storage-crash-postgres-child.js";
+import { type Attempt, checkSamples, runAndKill } from "../helpers/storage-crash.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/storage-crash-postgres-child.ts", import.meta.url));
 const KILLS = 5;
 const KILL_MIN_MS = 150;
 const KILL_MAX_MS = 1500;
-const WAIT_MS = 20_000;
 
 interface Journal {
   /** Packets the child started to commit; `committed` once the commit holding them returned. */
-  attempts: { first: number; last: number; minTs: number; committed: boolean }[];
+  attempts: Attempt[];
   committed: number;
   lastSim: number;
   lastRetention: number;
@@ -74,41 +65,6 @@ function readJournal(text: string): Journal {
   return j;
 }
 
-async function runAndKill(schema: string, journal: string, seq: number, sim: number): Promise<void> {
-  const env = { ...process.env };
-  delete env["NODE_TEST_CONTEXT"];
-  const args = ["--import", "tsx", CHILD, PG_URL, schema, journal, String(seq), String(sim)];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stderr.setEncoding("utf8").on("data", (s: string) => {
-    output += s;
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`child not ready within ${WAIT_MS} ms\n${output}`)),
-        WAIT_MS,
-      );
-      child.stdout.setEncoding("utf8").on("data", (s: string) => {
-        if (s.includes("ready")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`child exited (${code}) before the kill\n${output}`));
-      });
-    });
-    await new Promise((r) => setTimeout(r, KILL_MIN_MS + Math.random() * (KILL_MAX_MS - KILL_MIN_MS)));
-    assert.equal(child.exitCode, null, `child died by itself\n${output}`);
-  } finally {
-    child.kill("SIGKILL");
-    await exited;
-  }
-}
-
 async function verify(schema: string, j: Journal): Promise<number> {
   // Rollups of each chunk are those of its data (rollupDays > rawDays: none dropped before its chunk).
   const chunks = await inSchema(schema, async (c) => {
@@ -142,28 +98,11 @@ async function verify(schema: string, j: Journal): Promise<number> {
       assert.equal(days.get(signal), a.count[0], `daily ${signal}`);
   }
   const stores = openPostgresStores(PG_URL, createSecretBox(Buffer.alloc(32, 1)), { schema });
-  const seen = new Map<number, number>();
   try {
-    for (const d of DEVICES) {
-      for await (const page of stores.telemetry.exportSamples(d, 0, Number.MAX_SAFE_INTEGER)) {
-        for (const s of page) seen.set(s.values["seq"]!, (seen.get(s.values["seq"]!) ?? 0) + 1);
-      }
-    }
+    return await checkSamples(stores.telemetry, j.attempts, j.lastRetention);
   } finally {
     await stores.close();
   }
-  const attempted = new Set<number>();
-  for (const a of j.attempts) for (let s = a.first; s <= a.last; s++) attempted.add(s);
-  for (const [s, n] of seen) {
-    assert.equal(n, 1, `seq ${s} is present ${n} times`);
-    assert.ok(attempted.has(s), `seq ${s} is present but was never committed`);
-  }
-  const rawCut = windowStart(j.lastRetention - RAW_DAYS * DAY_MS);
-  for (const a of j.attempts) {
-    if (!a.committed || a.minTs < rawCut) continue;
-    for (let s = a.first; s <= a.last; s++) assert.equal(seen.get(s), 1, `committed seq ${s} is missing`);
-  }
-  return seen.size;
 }
 
 await describePostgres("postgres storage crash safety", () => {
@@ -178,7 +117,10 @@ await describePostgres("postgres storage crash safety", () => {
       let sim = Date.UTC(2026, 0, 1);
       const landed: string[] = [];
       for (let k = 0; k < KILLS; k++) {
-        await runAndKill(schema, journalFile, seq, sim);
+        await runAndKill(CHILD, [PG_URL, schema, journalFile, String(seq), String(sim)], {
+          minMs: KILL_MIN_MS,
+          maxMs: KILL_MAX_MS,
+        });
         const j = readJournal(await readFile(journalFile, "utf8").catch(() => ""));
         const present = await verify(schema, j);
         landed.push(j.phase);

@@ -12,7 +12,6 @@
  * - every chunk's stored hourly rollups equal the rollups of its data (compaction wrote both or neither).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,17 +20,10 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { createSecretBox } from "../../src/core/secrets.js";
 import { openSqliteStores } from "../../src/store/sqlite/index.js";
-import {
-  DAY_MS,
-  decodeAggregates,
-  decodeBlock,
-  rollupsOf,
-  windowStart,
-} from "../../src/store/timeseries/index.js";
-import { DEVICES, RAW_DAYS } from "../helpers/storage-crash-child.js";
+import { decodeAggregates, decodeBlock, rollupsOf } from "../../src/store/timeseries/index.js";
+import { type Attempt, checkSamples, runAndKill } from "../helpers/storage-crash.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/storage-crash-child.ts", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** What each kill aims at: any moment, or just after the journal announces that phase. */
 const KILLS: readonly ("random" | "K" | "R")[] = ["random", "K", "R", "K", "random", "K", "R", "K"];
 /** Random delay after the child is ready (then, for aimed kills, the wait for the phase). */
@@ -43,7 +35,7 @@ const WAIT_MS = 20_000;
 
 interface Journal {
   /** Packets the child started to commit: first and last seq, oldest timestamp, whether it returned. */
-  attempts: { first: number; last: number; minTs: number; committed: boolean }[];
+  attempts: Attempt[];
   lastSim: number;
   /** Latest simulated time a retention run started at. */
   lastRetention: number;
@@ -104,52 +96,24 @@ async function journalMark(journal: string, mark: string): Promise<void> {
   throw new Error(`journal never showed ${mark}`);
 }
 
-async function runAndKill(
+function runChildAndKill(
   file: string,
   journal: string,
   seq: number,
   sim: number,
   aim: (typeof KILLS)[number],
 ): Promise<void> {
-  const env = { ...process.env };
-  delete env["NODE_TEST_CONTEXT"];
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, file, journal, String(seq), String(sim)], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
+  return runAndKill(CHILD, [file, journal, String(seq), String(sim)], {
+    minMs: KILL_MIN_MS,
+    maxMs: KILL_MAX_MS,
+    aim:
+      aim === "random"
+        ? undefined
+        : async () => {
+            await journalMark(journal, aim);
+            await new Promise((r) => setTimeout(r, Math.random() * AIM_MS[aim]));
+          },
   });
-  let output = "";
-  child.stderr.setEncoding("utf8").on("data", (s: string) => {
-    output += s;
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`child not ready within ${WAIT_MS} ms\n${output}`)),
-        WAIT_MS,
-      );
-      child.stdout.setEncoding("utf8").on("data", (s: string) => {
-        if (s.includes("ready")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`child exited (${code}) before the kill\n${output}`));
-      });
-    });
-    await new Promise((r) => setTimeout(r, KILL_MIN_MS + Math.random() * (KILL_MAX_MS - KILL_MIN_MS)));
-    if (aim !== "random") {
-      await journalMark(journal, aim);
-      await new Promise((r) => setTimeout(r, Math.random() * AIM_MS[aim]));
-    }
-    assert.equal(child.exitCode, null, `child died by itself\n${output}`);
-  } finally {
-    child.kill("SIGKILL");
-    await exited;
-  }
 }
 
 async function verify(file: string, j: Journal): Promise<number> {
@@ -174,29 +138,11 @@ async function verify(file: string, j: Journal): Promise<number> {
   }
   // Samples as the store shows them: chunks and uncompacted rows merged.
   const stores = openSqliteStores(file, createSecretBox(Buffer.alloc(32, 1)), { synchronous: "FULL" });
-  const seen = new Map<number, number>();
   try {
-    for (const d of DEVICES) {
-      for await (const page of stores.telemetry.exportSamples(d, 0, Number.MAX_SAFE_INTEGER)) {
-        for (const s of page) seen.set(s.values["seq"]!, (seen.get(s.values["seq"]!) ?? 0) + 1);
-      }
-    }
+    return await checkSamples(stores.telemetry, j.attempts, j.lastRetention);
   } finally {
     await stores.close();
   }
-  const attempted = new Set<number>();
-  for (const a of j.attempts) for (let s = a.first; s <= a.last; s++) attempted.add(s);
-  for (const [s, n] of seen) {
-    assert.equal(n, 1, `seq ${s} is present ${n} times`);
-    assert.ok(attempted.has(s), `seq ${s} is present but was never committed`);
-  }
-  // Retention drops whole days before its cut; the latest run may have finished before the kill.
-  const rawCut = windowStart(j.lastRetention - RAW_DAYS * DAY_MS);
-  for (const a of j.attempts) {
-    if (!a.committed || a.minTs < rawCut) continue;
-    for (let s = a.first; s <= a.last; s++) assert.equal(seen.get(s), 1, `committed seq ${s} is missing`);
-  }
-  return seen.size;
 }
 
 test("a SIGKILL during commit, compaction or retention loses and duplicates nothing", {
@@ -210,7 +156,7 @@ test("a SIGKILL during commit, compaction or retention loses and duplicates noth
     let sim = Date.UTC(2026, 0, 1);
     const landed: string[] = [];
     for (const [k, aim] of KILLS.entries()) {
-      await runAndKill(file, journalFile, seq, sim, aim);
+      await runChildAndKill(file, journalFile, seq, sim, aim);
       const j = readJournal(await readFile(journalFile, "utf8").catch(() => ""));
       const present = await verify(file, j);
       landed.push(j.phase);

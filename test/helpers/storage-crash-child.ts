@@ -17,15 +17,12 @@
  * compacted; then a compaction (the day that just closed, and the late samples' days) and retention.
  * Prints "ready" on stdout once the store is open.
  */
-import { openSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { createSecretBox } from "../../src/core/secrets.js";
 import type { CommitUnit } from "../../src/store/ports.js";
 import { openSqliteStores } from "../../src/store/sqlite/index.js";
+import { CrashLoad, DEVICES, RAW_DAYS, ROLLUP_DAYS } from "./storage-crash.js";
 
-export const DEVICES = ["crash-a", "crash-b", "crash-c"];
-export const RAW_DAYS = 2;
-export const ROLLUP_DAYS = 3;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const STEP = 10_000;
@@ -34,26 +31,17 @@ async function main(): Promise<void> {
   const [file, journalFile, firstSeq, simStart] = process.argv.slice(2);
   if (!file || !journalFile || !firstSeq || !simStart)
     throw new Error("usage: <db> <journal> <seq> <sim ms>");
-  const journal = openSync(journalFile, "a");
-  const log = (line: string) => writeSync(journal, `${line}\n`);
+  const load = new CrashLoad(journalFile, Number(firstSeq));
+  const log = (line: string) => load.log(line);
   const stores = openSqliteStores(file, createSecretBox(Buffer.alloc(32, 1)), { synchronous: "FULL" });
-  let seq = Number(firstSeq);
   let now = Number(simStart);
-  log(`S ${seq}`);
+  log(`S ${load.seq}`);
   process.stdout.write("ready\n");
   for (;;) {
     now += DAY;
     log(`T ${now}`);
     const units: CommitUnit[] = [];
-    const packet = (deviceId: string, stamps: number[]) => {
-      const samples = stamps.map((ts, i) => ({
-        ts,
-        values: { seq: seq + i, oilTemperature: Math.round(600 + ((seq + i) % 300)) / 10 },
-      }));
-      log(`A ${seq} ${seq + stamps.length - 1} ${Math.min(...stamps)}`);
-      units.push({ kind: "accept", deviceId, messageId: `m${seq}`, receivedAt: now, samples });
-      seq += stamps.length;
-    };
+    const packet = (deviceId: string, stamps: number[]) => load.packet(units, deviceId, stamps, now);
     for (const d of DEVICES) {
       for (let from = now - DAY; from < now; from += 600_000) {
         const stamps = Array.from({ length: 60 }, (_, i) => from + i * STEP);
@@ -63,7 +51,7 @@ async function main(): Promise<void> {
       packet(d, [now - 36 * HOUR + 1234, now - 30 * HOUR + 5678, now - 60 * HOUR + 42]);
     }
     await stores.telemetry.commit(units);
-    log(`C ${seq - 1}`);
+    log(`C ${load.seq - 1}`);
     let t = performance.now();
     log(`K ${now}`);
     await stores.telemetry.compact(now);
@@ -75,7 +63,7 @@ async function main(): Promise<void> {
   }
 }
 
-// Run only as a script: the test imports the constants above.
+// Run only as a script.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);

@@ -8,15 +8,12 @@
  * each written with a synchronous write(2) before the step it announces, so a SIGKILL cannot lose it:
  * `T <sim>`, `A <first> <last> <min ts>`, `C <last>`, `K <sim>`/`k`, `R <sim>`/`r`. "ready" on stdout.
  */
-import { openSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { createSecretBox } from "../../src/core/secrets.js";
 import type { CommitUnit } from "../../src/store/ports.js";
 import { openPostgresStores } from "../../src/store/postgres/index.js";
+import { CrashLoad, DEVICES, RAW_DAYS, ROLLUP_DAYS } from "./storage-crash.js";
 
-export const DEVICES = ["crash-a", "crash-b", "crash-c"];
-export const RAW_DAYS = 2;
-export const ROLLUP_DAYS = 3;
 const HOUR = 3_600_000;
 const STEP = 10_000;
 
@@ -25,26 +22,17 @@ async function main(): Promise<void> {
   if (!url || !schema || !journalFile || !firstSeq || !simStart) {
     throw new Error("usage: <url> <schema> <journal> <seq> <sim ms>");
   }
-  const journal = openSync(journalFile, "a");
-  const log = (line: string) => writeSync(journal, `${line}\n`);
+  const load = new CrashLoad(journalFile, Number(firstSeq));
+  const log = (line: string) => load.log(line);
   const stores = openPostgresStores(url, createSecretBox(Buffer.alloc(32, 1)), { schema });
   await stores.ready;
-  let seq = Number(firstSeq);
   let now = Number(simStart);
   process.stdout.write("ready\n");
   for (let iteration = 0; ; iteration++) {
     now += HOUR;
     log(`T ${now}`);
     const units: CommitUnit[] = [];
-    const packet = (deviceId: string, stamps: number[]) => {
-      const samples = stamps.map((ts, i) => ({
-        ts,
-        values: { seq: seq + i, oilTemperature: Math.round(600 + ((seq + i) % 300)) / 10 },
-      }));
-      log(`A ${seq} ${seq + stamps.length - 1} ${Math.min(...stamps)}`);
-      units.push({ kind: "accept", deviceId, messageId: `m${seq}`, receivedAt: now, samples });
-      seq += stamps.length;
-    };
+    const packet = (deviceId: string, stamps: number[]) => load.packet(units, deviceId, stamps, now);
     for (const d of DEVICES) {
       // One hour of 10-second samples in six 10-minute packets, the last sample of each hour twice.
       for (let p = 0; p < 6; p++) {
@@ -57,7 +45,7 @@ async function main(): Promise<void> {
       if (iteration % 5 === 4) packet(d, [now - 36 * HOUR + 1234, now - 30 * HOUR + 5678]);
     }
     await stores.telemetry.commit(units);
-    log(`C ${seq - 1}`);
+    log(`C ${load.seq - 1}`);
     log(`K ${now}`);
     await stores.telemetry.compact(now);
     log("k");
@@ -67,7 +55,7 @@ async function main(): Promise<void> {
   }
 }
 
-// Run only as a script: the test imports the constants above.
+// Run only as a script.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { PumpwatchError } from "../../src/core/errors.js";
+import { createSecretBox, type SecretBox } from "../../src/core/secrets.js";
 import type { CommitUnit, Stores } from "../../src/store/ports.js";
 import { historyContract } from "./store-contract-history.js";
 
@@ -167,5 +169,53 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
     });
 
     historyContract(() => stores);
+  });
+}
+
+/**
+ * Tests of two stores opened on the same database (another process, or the CLI next to the server):
+ * `location` prepares a fresh, empty database and returns how to open stores on it with a master key.
+ * Registers its tests in the current suite.
+ */
+export function sharedDatabaseContract(location: () => Promise<(box: SecretBox) => Stores>): void {
+  it("cannot open the keys with another master key", async () => {
+    const open = await location();
+    const a = open(createSecretBox(randomBytes(32)));
+    await a.registry.createDevice({
+      id: "p-2",
+      primaryKey: "AAAA",
+      secondaryKey: "BBBB",
+      enrollmentKind: "manual",
+    });
+    await a.close();
+    const b = open(createSecretBox(randomBytes(32)));
+    await assert.rejects(b.registry.getDevice("p-2"));
+    await b.close();
+  });
+
+  it("sees registry changes committed by another connection through changeMark", async () => {
+    const open = await location();
+    const box = createSecretBox(randomBytes(32));
+    const a = open(box);
+    const b = open(box);
+    const before = await a.registry.changeMark();
+    await b.registry.createDevice({
+      id: "p-3",
+      primaryKey: "AAAA",
+      secondaryKey: "BBBB",
+      enrollmentKind: "manual",
+    });
+    const afterCreate = await a.registry.changeMark();
+    assert.notEqual(afterCreate, before);
+    await b.registry.createEnrollment({
+      kind: "group",
+      id: "g",
+      primaryKey: "K",
+      secondaryKey: "L",
+      enabled: true,
+    });
+    assert.notEqual(await a.registry.changeMark(), afterCreate);
+    await a.close();
+    await b.close();
   });
 }

@@ -9,9 +9,13 @@ import { createSecretBox } from "../../src/core/secrets.js";
 import { batchSamples, createFleet, loadScenario } from "../../src/sim/index.js";
 import type { CommitUnit, Stores } from "../../src/store/ports.js";
 import { openSqliteStores } from "../../src/store/sqlite/index.js";
-import { COMPACT_GRACE_MS } from "../../src/store/sqlite/telemetry.js";
-import { decodeAggregates, decodeBlock, rollupsOf } from "../../src/store/timeseries/index.js";
-import { storeContract } from "../helpers/store-contract.js";
+import {
+  COMPACT_GRACE_MS,
+  decodeAggregates,
+  decodeBlock,
+  rollupsOf,
+} from "../../src/store/timeseries/index.js";
+import { sharedDatabaseContract, storeContract } from "../helpers/store-contract.js";
 
 const dirs: string[] = [];
 async function tempDb(): Promise<string> {
@@ -47,36 +51,9 @@ describe("sqlite registry at rest", () => {
     assert.equal(bytes.includes(Buffer.from("p-1")), true);
   });
 
-  it("cannot open the keys with another master key", async () => {
+  sharedDatabaseContract(async () => {
     const file = await tempDb();
-    const a = openSqliteStores(file, createSecretBox(randomBytes(32)), { synchronous: "FULL" });
-    await a.registry.createDevice({
-      id: "p-2",
-      primaryKey: "AAAA",
-      secondaryKey: "BBBB",
-      enrollmentKind: "manual",
-    });
-    await a.close();
-    const b = openSqliteStores(file, createSecretBox(randomBytes(32)), { synchronous: "FULL" });
-    await assert.rejects(b.registry.getDevice("p-2"));
-    await b.close();
-  });
-
-  it("sees changes committed by another connection through changeMark", async () => {
-    const file = await tempDb();
-    const box = createSecretBox(randomBytes(32));
-    const a = openSqliteStores(file, box, { synchronous: "NORMAL" });
-    const b = openSqliteStores(file, box, { synchronous: "NORMAL" });
-    const before = await a.registry.changeMark();
-    await b.registry.createDevice({
-      id: "p-3",
-      primaryKey: "AAAA",
-      secondaryKey: "BBBB",
-      enrollmentKind: "manual",
-    });
-    assert.notEqual(await a.registry.changeMark(), before);
-    await a.close();
-    await b.close();
+    return (box) => openSqliteStores(file, box, { synchronous: "NORMAL" });
   });
 });
 

@@ -1,41 +1,25 @@
 import type { Sample } from "../../core/sample.js";
 import {
   type Aggregates,
+  allocate,
   type Block,
   blockFromSamples,
+  clip,
   concatAggregates,
   decodeAggregates,
   decodeBlock,
   decodeBlockTimestamps,
   emptyBlock,
   HOUR_MS,
-  lowerBound,
   mergeBlocks,
-  type RollupResolution,
   type SignalAggregates,
+  type StoredRollup,
   sliceBlock,
   WINDOW_MS,
+  type WindowRef,
   windowStart,
 } from "../timeseries/index.js";
 import type { PgDb } from "./pool.js";
-
-/** What the chunks table says about one chunk, without its blobs. */
-export interface ChunkMeta {
-  start: number;
-  nRows: number;
-  nValues: number;
-  firstTs: number;
-  lastTs: number;
-}
-
-/** One chunk window of a device that holds data: its chunk, and whether uncompacted samples are in it. */
-export interface WindowRef {
-  start: number;
-  chunk: ChunkMeta | undefined;
-  pending: boolean;
-}
-
-export type StoredRollup = Exclude<RollupResolution, "1m">;
 
 /** Window start of a BIGINT epoch-ms expression, floored also for times before 1970. */
 const WINDOW_OF = (col: string) => `(${col} - ((${col} % ${WINDOW_MS}) + ${WINDOW_MS}) % ${WINDOW_MS})`;
@@ -254,40 +238,9 @@ export class PgChunks {
   }
 }
 
-/** Buckets of `agg` with from ≤ t < to. */
-export function clip(agg: Aggregates, from: number, to: number): Aggregates {
-  const out = new Map<string, SignalAggregates>();
-  for (const [name, s] of agg.signals) {
-    const a = lowerBound(s.t, from);
-    const b = lowerBound(s.t, to);
-    if (a === 0 && b === s.t.length) {
-      out.set(name, s);
-      continue;
-    }
-    out.set(name, {
-      t: s.t.subarray(a, b),
-      count: s.count.subarray(a, b),
-      min: s.min.subarray(a, b),
-      max: s.max.subarray(a, b),
-      sum: s.sum.subarray(a, b),
-      lastTs: s.lastTs.subarray(a, b),
-      last: s.last.subarray(a, b),
-    });
-  }
-  return { bucketMs: agg.bucketMs, signals: out };
-}
-
 function unpackRollups(buf: Buffer): SignalAggregates {
   const n = buf.length / PACKED_ROLLUP;
-  const a: SignalAggregates = {
-    t: new Float64Array(n),
-    count: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    sum: new Float64Array(n),
-    lastTs: new Float64Array(n),
-    last: new Float64Array(n),
-  };
+  const a = allocate(n);
   for (let i = 0, o = 0; i < n; i++, o += PACKED_ROLLUP) {
     a.t[i] = Number(buf.readBigInt64BE(o));
     a.count[i] = buf.readInt32BE(o + 8);

@@ -8,6 +8,7 @@ import {
   bucketStart,
   type Choice,
   chooseResolution,
+  clip,
   coarsen,
   concatAggregates,
   lowerBound,
@@ -15,10 +16,12 @@ import {
   ROLLUP_MS,
   type RollupResolution,
   rawSeries,
+  type StoredRollup,
   WINDOW_MS,
+  type WindowRef,
   windowStart,
 } from "../timeseries/index.js";
-import { clip, type PgChunks, type StoredRollup, type WindowRef } from "./chunks.js";
+import type { PgChunks } from "./chunks.js";
 
 /** Windows of uncompacted samples read per statement when rollups must be computed from raw data. */
 const RAW_WINDOWS_PER_READ = 4;

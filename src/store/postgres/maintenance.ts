@@ -3,25 +3,15 @@ import type { RetentionPolicy, StorageUsage } from "../ports.js";
 import {
   type Aggregates,
   blockFromSamples,
-  countValues,
-  DAY_MS,
-  decodeBlock,
+  COMPACT_GRACE_MS,
+  compactChunk,
   encodeAggregates,
-  encodeBlock,
-  mergeBlocks,
-  rollupsOf,
+  retentionCuts,
   WINDOW_MS,
   windowStart,
 } from "../timeseries/index.js";
 import { type Partitions, withPartitions } from "./partitions.js";
 import type { PgClient, PgDb } from "./pool.js";
-
-/**
- * How long after a window's end compaction waits for stragglers (samples in flight, clock skew), so a
- * window is normally compressed once. The same as SQLite's (src/store/sqlite/telemetry.ts): the store
- * contract expects both backends to close a window at the same moment.
- */
-export const COMPACT_GRACE_MS = 5 * 60_000;
 
 /** Estimated bytes per stored row beyond its own columns: tuple header, line pointer, index entry. */
 const ROW_OVERHEAD = 44;
@@ -133,11 +123,7 @@ export class PgMaintenance {
         text: "SELECT data FROM chunks WHERE device_id = $1 AND start_ms = $2",
         values: [deviceId, start],
       });
-      const pending = blockFromSamples(samples);
-      const block = old.rows[0] ? mergeBlocks(decodeBlock(old.rows[0][0]), pending) : pending;
-      const rollups = rollupsOf(block);
-      const rollup = encodeAggregates(rollups["1m"]);
-      const data = encodeBlock(block);
+      const chunk = compactChunk(old.rows[0]?.[0], blockFromSamples(samples));
       await c.query({
         name: "pw_put_chunk",
         text: `INSERT INTO chunks (device_id, start_ms, n_rows, n_values, first_ts, last_ts, n_bytes, rollup, data)
@@ -148,23 +134,23 @@ export class PgMaintenance {
         values: [
           deviceId,
           start,
-          block.ts.length,
-          countValues(block),
-          block.ts[0]!,
-          block.ts[block.ts.length - 1]!,
-          rollup.length + data.length,
-          Buffer.from(rollup),
-          Buffer.from(data),
+          chunk.nRows,
+          chunk.nValues,
+          chunk.firstTs,
+          chunk.lastTs,
+          chunk.nBytes,
+          Buffer.from(chunk.rollup),
+          Buffer.from(chunk.data),
         ],
       });
       await c.query({
         name: "pw_put_hours",
         text: `INSERT INTO rollup_1h (device_id, day, data) VALUES ($1, $2, $3)
                ON CONFLICT (device_id, day) DO UPDATE SET data = excluded.data`,
-        values: [deviceId, start, Buffer.from(encodeAggregates(rollups["1h"]))],
+        values: [deviceId, start, Buffer.from(encodeAggregates(chunk.rollups["1h"]))],
       });
       // The merged data is a superset of the old chunk's, so every old day row is replaced.
-      await putDays(c, deviceId, rollups["1d"]);
+      await putDays(c, deviceId, chunk.rollups["1d"]);
       return true;
     });
   }
@@ -178,8 +164,7 @@ export class PgMaintenance {
     policy: RetentionPolicy,
     nowMs: number,
   ): Promise<{ chunks: number; rollups: number }> {
-    const rawCut = windowStart(nowMs - policy.rawDays * DAY_MS);
-    const rollupCut = windowStart(nowMs - policy.rollupDays * DAY_MS);
+    const { rawCut, rollupCut } = retentionCuts(policy, nowMs);
     // One transaction per device, as on SQLite: short transactions however large the company.
     const dropped = { chunks: 0, rollups: 0 };
     for (const id of deviceIds) {

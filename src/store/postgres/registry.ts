@@ -17,15 +17,11 @@ import {
   type EnrollmentRow,
   enrollmentFromRow,
   mergePatch,
+  newDeviceValues,
+  type TwinRow,
+  twinFromRow,
 } from "../rows.js";
 import type { PgDb } from "./pool.js";
-
-interface TwinRow {
-  desired: string;
-  desired_version: number;
-  reported: string;
-  reported_version: number;
-}
 
 /** Registry on PostgreSQL; device and enrollment keys are sealed with the SecretBox at rest. */
 export class PostgresRegistryStore implements RegistryStore {
@@ -68,20 +64,7 @@ export class PostgresRegistryStore implements RegistryStore {
          enrollment_kind, enrollment_name, registration_payload, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
        ON CONFLICT (id) DO NOTHING RETURNING *`,
-      [
-        d.id,
-        d.enabled === false ? 0 : 1,
-        this.#box.seal(d.primaryKey),
-        this.#box.seal(d.secondaryKey),
-        d.companyId ?? null,
-        d.model ?? null,
-        d.pumpType ?? null,
-        d.serial ?? null,
-        d.enrollmentKind,
-        d.enrollmentName ?? null,
-        d.registrationPayload === undefined ? null : JSON.stringify(d.registrationPayload),
-        now,
-      ],
+      newDeviceValues(d, this.#box, now),
     );
     if (!rows[0]) throw new PumpwatchError("CONFLICT", `device ${d.id} already exists`);
     return deviceFromRow(rows[0], this.#box);
@@ -218,16 +201,6 @@ export class PostgresRegistryStore implements RegistryStore {
     });
     return rows[0]!.n;
   }
-}
-
-function twinFromRow(row: TwinRow | undefined): Twin {
-  if (!row) return { desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
-  return {
-    desired: JSON.parse(row.desired) as Record<string, unknown>,
-    desiredVersion: row.desired_version,
-    reported: JSON.parse(row.reported) as Record<string, unknown>,
-    reportedVersion: row.reported_version,
-  };
 }
 
 function nowIso(): string {

@@ -9,24 +9,13 @@ import type {
   StorageUsage,
   TelemetryStore,
 } from "../ports.js";
+import { type QuarantineRow, quarantineFromRow } from "../rows.js";
 import { PgChunks } from "./chunks.js";
 import { PgHistory } from "./history.js";
 import { PostgresCommitter } from "./ingest.js";
 import { PgMaintenance, type TelemetryPartitions } from "./maintenance.js";
 import { Partitions } from "./partitions.js";
 import type { PgDb } from "./pool.js";
-
-interface QuarantineRow {
-  id: number;
-  received_at: number;
-  device_id: string | null;
-  message_id: string | null;
-  transport: string;
-  topic: string;
-  reason_code: string;
-  reason: string;
-  payload: Buffer;
-}
 
 /**
  * Telemetry on PostgreSQL, the same design as SQLite's (docs/storage.md): commits land as raw rows in
@@ -80,17 +69,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
             "SELECT * FROM quarantine WHERE device_id = $1 ORDER BY id DESC LIMIT $2",
             [opts.deviceId, opts.limit],
           );
-    return rows.map((r) => ({
-      id: r.id,
-      receivedAt: new Date(r.received_at).toISOString(),
-      deviceId: r.device_id,
-      messageId: r.message_id,
-      transport: r.transport,
-      topic: r.topic,
-      reasonCode: r.reason_code,
-      reason: r.reason,
-      payload: r.payload.toString("base64"),
-    }));
+    return rows.map(quarantineFromRow);
   }
 
   async pruneMessageIds(beforeMs: number): Promise<number> {

@@ -1,35 +1,24 @@
 import type { Sample } from "../../core/sample.js";
 import {
+  allocate,
   type Block,
   blockFromSamples,
-  countValues,
+  type ChunkMeta,
+  compactChunk,
   decodeAggregates,
   decodeBlock,
   decodeBlockTimestamps,
   emptyBlock,
   encodeAggregates,
-  encodeBlock,
   mergeBlocks,
   type RollupAccumulator,
-  type RollupResolution,
-  rollupsOf,
   type SignalAggregates,
+  type StoredRollup,
   sliceBlock,
   WINDOW_MS,
   windowStart,
 } from "../timeseries/index.js";
 import type { Db } from "./db.js";
-
-/** What the chunks table says about one chunk, without its blobs. */
-export interface ChunkMeta {
-  start: number;
-  nRows: number;
-  nValues: number;
-  firstTs: number;
-  lastTs: number;
-}
-
-export type StoredRollup = Exclude<RollupResolution, "1m">;
 
 const MIN_TS = Number.MIN_SAFE_INTEGER;
 /** Estimated bytes per uncompacted row beyond its JSON (ts, rowid, record header, index entry). */
@@ -192,24 +181,20 @@ export class ChunkTables {
         const end = start + WINDOW_MS;
         const pending = this.pendingBlock(deviceId, start, end);
         if (pending.ts.length === 0) return false;
-        const data = this.#s.chunkData.get(deviceId, start) as Buffer | undefined;
-        const block = data ? mergeBlocks(decodeBlock(data), pending) : pending;
-        const rollups = rollupsOf(block);
-        const rollup = encodeAggregates(rollups["1m"]);
-        const encoded = encodeBlock(block);
+        const chunk = compactChunk(this.#s.chunkData.get(deviceId, start) as Buffer | undefined, pending);
         this.#s.putChunk.run(
           deviceId,
           start,
-          block.ts.length,
-          countValues(block),
-          block.ts[0]!,
-          block.ts[block.ts.length - 1]!,
-          rollup.length + encoded.length,
-          rollup,
-          encoded,
+          chunk.nRows,
+          chunk.nValues,
+          chunk.firstTs,
+          chunk.lastTs,
+          chunk.nBytes,
+          chunk.rollup,
+          chunk.data,
         );
-        this.#s.putHours.run(deviceId, start, encodeAggregates(rollups["1h"]));
-        for (const [signal, a] of rollups["1d"].signals) {
+        this.#s.putHours.run(deviceId, start, encodeAggregates(chunk.rollups["1h"]));
+        for (const [signal, a] of chunk.rollups["1d"].signals) {
           for (let i = 0; i < a.t.length; i++) {
             this.#s.putDay.run(
               deviceId,
@@ -321,15 +306,7 @@ export class ChunkTables {
 
 function fromRows(rows: number[][]): SignalAggregates {
   const n = rows.length;
-  const a: SignalAggregates = {
-    t: new Float64Array(n),
-    count: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    sum: new Float64Array(n),
-    lastTs: new Float64Array(n),
-    last: new Float64Array(n),
-  };
+  const a = allocate(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     a.t[i] = r[0]!;

@@ -15,17 +15,12 @@ import {
   RollupAccumulator,
   type RollupResolution,
   rawSeries,
+  type StoredRollup,
   WINDOW_MS,
+  type WindowRef,
   windowStart,
 } from "../timeseries/index.js";
-import type { ChunkMeta, ChunkTables, StoredRollup } from "./chunks.js";
-
-/** One chunk window of a device that holds data: its chunk, and whether uncompacted samples are in it. */
-interface WindowRef {
-  start: number;
-  chunk: ChunkMeta | undefined;
-  pending: boolean;
-}
+import type { ChunkTables } from "./chunks.js";
 
 /**
  * Read side of the SQLite telemetry store: chunks and uncompacted samples merged window by window, so

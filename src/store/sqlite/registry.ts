@@ -17,6 +17,9 @@ import {
   type EnrollmentRow,
   enrollmentFromRow,
   mergePatch,
+  newDeviceValues,
+  type TwinRow,
+  twinFromRow,
 } from "../rows.js";
 import type { Db } from "./db.js";
 
@@ -54,21 +57,7 @@ export class SqliteRegistryStore implements RegistryStore {
          enrollment_kind, enrollment_name, registration_payload, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const result = insert.run(
-      d.id,
-      d.enabled === false ? 0 : 1,
-      this.#box.seal(d.primaryKey),
-      this.#box.seal(d.secondaryKey),
-      d.companyId ?? null,
-      d.model ?? null,
-      d.pumpType ?? null,
-      d.serial ?? null,
-      d.enrollmentKind,
-      d.enrollmentName ?? null,
-      d.registrationPayload === undefined ? null : JSON.stringify(d.registrationPayload),
-      now,
-      now,
-    );
+    const result = insert.run(...newDeviceValues(d, this.#box, now), now);
     if (result.changes === 0) throw new PumpwatchError("CONFLICT", `device ${d.id} already exists`);
     return (await this.getDevice(d.id))!;
   }
@@ -151,15 +140,9 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async getTwin(deviceId: string): Promise<Twin> {
     const row = this.#db.prepare("SELECT * FROM twins WHERE device_id = ?").get(deviceId) as
-      | { desired: string; desired_version: number; reported: string; reported_version: number }
+      | TwinRow
       | undefined;
-    if (!row) return { desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
-    return {
-      desired: JSON.parse(row.desired) as Record<string, unknown>,
-      desiredVersion: row.desired_version,
-      reported: JSON.parse(row.reported) as Record<string, unknown>,
-      reportedVersion: row.reported_version,
-    };
+    return twinFromRow(row);
   }
 
   async patchTwin(

@@ -10,16 +10,11 @@ import type {
   StorageUsage,
   TelemetryStore,
 } from "../ports.js";
-import { DAY_MS, WINDOW_MS, windowStart } from "../timeseries/index.js";
+import { type QuarantineRow, quarantineFromRow } from "../rows.js";
+import { COMPACT_GRACE_MS, retentionCuts, WINDOW_MS, windowStart } from "../timeseries/index.js";
 import { ChunkTables } from "./chunks.js";
 import type { Db } from "./db.js";
 import { History } from "./history.js";
-
-/**
- * How long after a window's end compaction waits for stragglers (samples in flight, clock skew), so
- * that a window is normally compressed once rather than once plus once per late sample.
- */
-export const COMPACT_GRACE_MS = 5 * 60_000;
 
 /**
  * Telemetry on SQLite (docs/storage.md): commits land as raw rows in `samples`; `compact` moves closed
@@ -90,28 +85,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
         : this.#db
             .prepare("SELECT * FROM quarantine WHERE device_id = ? ORDER BY id DESC LIMIT ?")
             .all(opts.deviceId, opts.limit)
-    ) as {
-      id: number;
-      received_at: number;
-      device_id: string | null;
-      message_id: string | null;
-      transport: string;
-      topic: string;
-      reason_code: string;
-      reason: string;
-      payload: Buffer;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      receivedAt: new Date(r.received_at).toISOString(),
-      deviceId: r.device_id,
-      messageId: r.message_id,
-      transport: r.transport,
-      topic: r.topic,
-      reasonCode: r.reason_code,
-      reason: r.reason,
-      payload: r.payload.toString("base64"),
-    }));
+    ) as QuarantineRow[];
+    return rows.map(quarantineFromRow);
   }
 
   async pruneMessageIds(beforeMs: number): Promise<number> {
@@ -163,8 +138,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     nowMs: number,
   ): Promise<{ chunks: number; rollups: number }> {
     // Whole days only: a chunk goes when all of it is older than the cut.
-    const rawCut = windowStart(nowMs - policy.rawDays * DAY_MS);
-    const rollupCut = windowStart(nowMs - policy.rollupDays * DAY_MS);
+    const { rawCut, rollupCut } = retentionCuts(policy, nowMs);
     let chunks = 0;
     let rollups = 0;
     for (const id of deviceIds) {

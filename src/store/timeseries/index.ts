@@ -39,7 +39,9 @@ export {
 export {
   type Aggregates,
   aggregate,
+  allocate,
   bucketStart,
+  clip,
   coarsen,
   concatAggregates,
   decodeAggregates,
@@ -63,7 +65,9 @@ export {
 } from "./series.js";
 export { decodeXor, encodeXor } from "./xor.js";
 
-import { DAY_MS } from "./series.js";
+import { type Block, countValues, decodeBlock, encodeBlock, mergeBlocks } from "./block.js";
+import { type Aggregates, encodeAggregates } from "./rollup.js";
+import { DAY_MS, type RollupResolution, rollupsOf } from "./series.js";
 
 /** Width of a chunk window: one UTC day. Every rollup width (1 min, 1 h, 1 d) divides it. */
 export const WINDOW_MS = DAY_MS;
@@ -71,4 +75,80 @@ export const WINDOW_MS = DAY_MS;
 /** Start of the chunk window holding `ts`. */
 export function windowStart(ts: number): number {
   return Math.floor(ts / WINDOW_MS) * WINDOW_MS;
+}
+
+/**
+ * How long after a window's end compaction waits for stragglers (samples in flight, clock skew), so
+ * that a window is normally compressed once rather than once plus once per late sample. The same for
+ * every backend: the store contract expects all of them to close a window at the same moment.
+ */
+export const COMPACT_GRACE_MS = 5 * 60_000;
+
+/** Rollups stored in their own tables (1-minute rollups are stored with each chunk). */
+export type StoredRollup = Exclude<RollupResolution, "1m">;
+
+/** What a chunks table says about one chunk, without its blobs. */
+export interface ChunkMeta {
+  start: number;
+  nRows: number;
+  nValues: number;
+  firstTs: number;
+  lastTs: number;
+}
+
+/** One chunk window of a device that holds data: its chunk, and whether uncompacted samples are in it. */
+export interface WindowRef {
+  start: number;
+  chunk: ChunkMeta | undefined;
+  pending: boolean;
+}
+
+/**
+ * Retention cuts (window starts) for a policy at `nowMs`: whole days only, so a chunk goes when all
+ * of it is older than the raw cut, and rollup rows before the rollup cut.
+ */
+export function retentionCuts(
+  policy: { rawDays: number; rollupDays: number },
+  nowMs: number,
+): { rawCut: number; rollupCut: number } {
+  return {
+    rawCut: windowStart(nowMs - policy.rawDays * DAY_MS),
+    rollupCut: windowStart(nowMs - policy.rollupDays * DAY_MS),
+  };
+}
+
+/** A window's chunk row after compaction, and the rollups of its data. */
+export interface CompactedChunk {
+  nRows: number;
+  nValues: number;
+  firstTs: number;
+  lastTs: number;
+  /** Bytes of `rollup` and `data` together. */
+  nBytes: number;
+  /** The encoded 1-minute rollups, stored with the chunk. */
+  rollup: Uint8Array;
+  /** The encoded block. */
+  data: Uint8Array;
+  rollups: Record<RollupResolution, Aggregates>;
+}
+
+/**
+ * Compacts one window: its stored chunk (if any) merged with its uncompacted samples (`pending`, not
+ * empty), re-encoded, with all its rollups. The merged data is a superset of the old chunk's.
+ */
+export function compactChunk(old: Uint8Array | undefined, pending: Block): CompactedChunk {
+  const block = old ? mergeBlocks(decodeBlock(old), pending) : pending;
+  const rollups = rollupsOf(block);
+  const rollup = encodeAggregates(rollups["1m"]);
+  const data = encodeBlock(block);
+  return {
+    nRows: block.ts.length,
+    nValues: countValues(block),
+    firstTs: block.ts[0]!,
+    lastTs: block.ts[block.ts.length - 1]!,
+    nBytes: rollup.length + data.length,
+    rollup,
+    data,
+    rollups,
+  };
 }

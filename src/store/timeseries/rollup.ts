@@ -44,7 +44,8 @@ export function bucketStart(ts: number, bucketMs: number): number {
   return Math.floor(ts / bucketMs) * bucketMs;
 }
 
-function allocate(n: number): SignalAggregates {
+/** Zeroed columns for `n` buckets of one signal. */
+export function allocate(n: number): SignalAggregates {
   return {
     t: new Float64Array(n),
     count: new Float64Array(n),
@@ -293,4 +294,27 @@ export function decodeAggregates(buf: Uint8Array, signals?: readonly string[]): 
     out.set(name, s);
   }
   return { bucketMs, signals: out };
+}
+
+/** Buckets of `agg` with from ≤ t < to (views of the input arrays, no copies). */
+export function clip(agg: Aggregates, from: number, to: number): Aggregates {
+  const out = new Map<string, SignalAggregates>();
+  for (const [name, s] of agg.signals) {
+    const a = lowerBound(s.t, from);
+    const b = lowerBound(s.t, to);
+    if (a === 0 && b === s.t.length) {
+      out.set(name, s);
+      continue;
+    }
+    out.set(name, {
+      t: s.t.subarray(a, b),
+      count: s.count.subarray(a, b),
+      min: s.min.subarray(a, b),
+      max: s.max.subarray(a, b),
+      sum: s.sum.subarray(a, b),
+      lastTs: s.lastTs.subarray(a, b),
+      last: s.last.subarray(a, b),
+    });
+  }
+  return { bucketMs: agg.bucketMs, signals: out };
 }
