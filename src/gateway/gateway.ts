@@ -8,7 +8,7 @@ import { parseSas, verifySas } from "../core/sas.js";
 import type { DeviceDirectory } from "../ingest/directory.js";
 import type { Ingest } from "../ingest/ingest.js";
 import type { DpsRequest, DpsResponse } from "../provisioning/service.js";
-import type { Device, RegistryStore, Twin } from "../store/ports.js";
+import type { Device, RegistryStore } from "../store/ports.js";
 import { GuardedConnection } from "./guard.js";
 import { type ClientContext, DeviceSessions } from "./sessions.js";
 import {
@@ -18,8 +18,8 @@ import {
   type HubTopic,
   parsePublishTopic,
   parseUsername,
-  twinResponseTopic,
 } from "./topics.js";
+import { twinRequest } from "./twin.js";
 
 export interface GatewayOptions {
   /** Host names (with or without :port) a device may name in its user name and SAS `sr`. */
@@ -322,7 +322,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       case "twinGet":
       case "twinPatchReported":
         cb(null);
-        void this.#twin(client, deviceId, topic, packet.payload as Buffer);
+        void twinRequest(
+          { registry: this.#d.registry, metrics: this.#d.metrics },
+          deviceId,
+          topic,
+          packet.payload as Buffer,
+        ).then((res) => {
+          if (res.error) this.emit("error", res.error);
+          deliver(client, res.topic, res.payload);
+        });
         return;
       case "methodResponse":
         // Direct methods are not invoked yet; a response is accepted and dropped.
@@ -330,49 +338,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         return;
       default:
         cb(this.#violation(client, "dps_topic_on_hub"));
-    }
-  }
-
-  async #twin(
-    client: Client,
-    deviceId: string,
-    topic: Extract<HubTopic, { kind: "twinGet" | "twinPatchReported" }>,
-    body: Buffer,
-  ): Promise<void> {
-    const { registry, metrics } = this.#d;
-    try {
-      if (topic.kind === "twinGet") {
-        metrics.twinOps.inc({ op: "get" });
-        deliver(
-          client,
-          twinResponseTopic(200, topic.rid),
-          JSON.stringify(twinDocument(await registry.getTwin(deviceId))),
-        );
-        return;
-      }
-      metrics.twinOps.inc({ op: "patch_reported" });
-      const patch = parseJsonObject(body.toString("utf8"));
-      if (!patch || body.length > 32 * 1024) {
-        // The SDK only sees an error when the body has errorCode (§5.5).
-        deliver(
-          client,
-          twinResponseTopic(400, topic.rid),
-          JSON.stringify({
-            errorCode: 400004,
-            message: "reported patch must be a JSON object of at most 32 KiB",
-          }),
-        );
-        return;
-      }
-      const twin = await registry.patchTwin(deviceId, "reported", patch);
-      deliver(client, twinResponseTopic(204, topic.rid, twin.reportedVersion), "");
-    } catch (err) {
-      this.emit("error", err as Error);
-      deliver(
-        client,
-        twinResponseTopic(500, topic.rid),
-        JSON.stringify({ errorCode: 500000, message: "twin operation failed; retry later" }),
-      );
     }
   }
 
@@ -423,14 +388,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
 
 function badUtf8(s: string | undefined): boolean {
   return s !== undefined && (s.includes("\uFFFD") || s.includes("\u0000"));
-}
-
-/** Twin document as the SDK reads it: top-level desired and reported with their versions (§5.5). */
-function twinDocument(t: Twin): Record<string, unknown> {
-  return {
-    desired: { ...t.desired, $version: t.desiredVersion },
-    reported: { ...t.reported, $version: t.reportedVersion },
-  };
 }
 
 /**
