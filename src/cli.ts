@@ -25,6 +25,7 @@ Usage:
 Options (every command):
   --data DIR            data folder (default ./data)
   --config FILE         JSON config file (see docs/configuration.md); environment PUMPWATCH_* and flags override it
+  --db URL              sqlite (default: <data>/pumpwatch.db), a path ending in .db, or postgres://user@host:5432/db
 Options (start):
   --host NAME           public host name: in the server certificate and in assignedHub (default localhost)
   --host-name NAME      further certificate / hub name (repeatable)
