@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { runDetectCommand } from "./analytics/detect-cli.js";
 import { type ConfigInput, loadConfig } from "./core/config.js";
 import { createLogger } from "./core/log.js";
 import { startDemo } from "./demo.js";
@@ -21,6 +22,7 @@ Usage:
   pumpwatch device rotate-key ID                  replace both device keys (prints the new keys once)
   pumpwatch device run [options]                  run a device agent (IoT box); 'pumpwatch device run --help'
   pumpwatch sim live|backfill SCENARIO [options]  drive a simulated fleet through device agents; 'pumpwatch sim --help'
+  pumpwatch detect --csv FILE --train-rows N      back-test the anomaly detector on recorded data (docs/analytics.md)
 
 Options (every command):
   --data DIR            data folder (default ./data)
@@ -103,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   if (argv[0] === "sim") return runSimCommand(argv.slice(1));
+  if (argv[0] === "detect") return runDetectCommand(argv.slice(1), (chunk) => process.stdout.write(chunk));
   const { values, positionals } = parseArgs({
     args: argv,
     options: OPTIONS,
