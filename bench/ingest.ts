@@ -16,7 +16,6 @@
  *
  * Progress goes to stderr; the last stdout line is the result as JSON.
  */
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +26,7 @@ import type { MqttClient } from "mqtt";
 import {
   type ChildServer,
   connectDevice,
+  cpuSeconds,
   operatorGet,
   readCa,
   type SeededDevice,
@@ -86,18 +86,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-/** utime + stime of a process in seconds, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of stat(5); the slice starts at field 3.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** A realistic pump sample, ~150 bytes, with a timestamp that is distinct per device. */

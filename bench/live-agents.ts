@@ -20,7 +20,6 @@
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:https";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -28,7 +27,14 @@ import { DeviceAgent } from "../src/device/agent.js";
 import { realClock } from "../src/device/clock.js";
 import { MemoryQueue } from "../src/device/queue.js";
 import { MODEL_NAMES, simulatePump } from "../src/sim/index.js";
-import { type ChildServer, operatorGet, readCa, spawnPumpwatch } from "../test/helpers/child.js";
+import {
+  type ChildServer,
+  cpuSeconds,
+  operatorGet,
+  operatorRequest,
+  readCa,
+  spawnPumpwatch,
+} from "../test/helpers/child.js";
 
 export interface LiveOptions {
   /** Agent counts to try, ascending. */
@@ -131,18 +137,6 @@ export interface LiveResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** utime + stime of a process in seconds, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of stat(5); the slice starts at field 3.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** Resident set size of a process in MB, from /proc (Linux). */
 function rssMb(pid: number): number {
   try {
@@ -169,42 +163,6 @@ function samplesOf(text: string, name: string): Record<string, number> {
 
 function single(text: string, name: string): number {
   return Object.values(samplesOf(text, name))[0] ?? Number.NaN;
-}
-
-/** POST with a JSON body on the operator API of a child pumpwatch. */
-function operatorPost<T>(server: ChildServer, dataDir: string, path: string, body: unknown): Promise<T> {
-  const token = readFileSync(join(dataDir, "operator-token"), "utf8").trim();
-  const payload = JSON.stringify(body);
-  return new Promise<T>((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: server.httpsPort,
-        path,
-        method: "POST",
-        ca: readCa(dataDir),
-        servername: "localhost",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(payload),
-        },
-        timeout: 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          if (res.statusCode !== 201) reject(new Error(`POST ${path}: ${res.statusCode} ${text}`));
-          else resolve(JSON.parse(text) as T);
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`POST ${path}: timed out`)));
-    req.on("error", reject);
-    req.end(payload);
-  });
 }
 
 interface Target {
@@ -441,9 +399,10 @@ export async function measureLiveAgents(o: LiveOptions): Promise<LiveResult> {
   try {
     server = await spawnPumpwatch(dataDir);
     o.progress(`pumpwatch pid ${server.pid} on mqtts port ${server.mqttPort}; data in ${dataDir}`);
-    const enrollment = await operatorPost<{ idScope: string; groupKey: string }>(
+    const enrollment = await operatorRequest<{ idScope: string; groupKey: string }>(
       server,
       dataDir,
+      "POST",
       "/api/enrollments/groups",
       { name: "bench-live" },
     );

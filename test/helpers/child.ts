@@ -240,17 +240,37 @@ export function readCa(dataDir: string): string {
 
 /** GET on the operator API of a child pumpwatch, with the token from `<data>/operator-token`. */
 export function operatorGet<T>(server: { httpsPort: number }, dataDir: string, path: string): Promise<T> {
+  return operatorRequest<T>(server, dataDir, "GET", path);
+}
+
+/**
+ * A request to the operator API of a child pumpwatch, with the token from `<data>/operator-token`;
+ * rejects unless the status is 2xx. `/metrics` answers text, everything else JSON.
+ */
+export function operatorRequest<T>(
+  server: { httpsPort: number },
+  dataDir: string,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const token = readFileSync(`${dataDir}/operator-token`, "utf8").trim();
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
     const req = request(
       {
         host: "127.0.0.1",
         port: server.httpsPort,
         path,
-        method: "GET",
+        method,
         ca: readCa(dataDir),
         servername: "localhost",
-        headers: { authorization: `Bearer ${token}` },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+        },
         timeout: 30_000,
       },
       (res) => {
@@ -258,13 +278,26 @@ export function operatorGet<T>(server: { httpsPort: number }, dataDir: string, p
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          if (res.statusCode !== 200) reject(new Error(`GET ${path}: ${res.statusCode} ${text}`));
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) reject(new Error(`${method} ${path}: ${status} ${text}`));
           else resolve((path === "/metrics" ? text : JSON.parse(text)) as T);
         });
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`GET ${path}: timed out`)));
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(payload);
   });
+}
+
+/** utime + stime of a process in seconds, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat(5); the slice starts at field 3.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
