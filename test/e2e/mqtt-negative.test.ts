@@ -183,6 +183,24 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
     return createSas({ resourceUri: `${host}/devices/${deviceId}`, key, expiresAt });
   }
 
+  /** CONNECT bytes for `deviceId` signed with `key`, as a device would send them. */
+  function connectBytes(
+    deviceId: string,
+    key: string,
+    o: { clientId?: string; clean?: boolean } = {},
+  ): Buffer {
+    return generate({
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clean: o.clean ?? false,
+      keepalive: 60,
+      clientId: o.clientId ?? deviceId,
+      username: username(deviceId),
+      password: Buffer.from(password(deviceId, key)),
+    });
+  }
+
   interface ConnectOptions {
     clientId: string;
     username: string;
@@ -250,18 +268,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
   async function rawConnected(d: TestDevice): Promise<RawClient> {
     const r = await RawClient.open(s);
     raws.push(r);
-    r.write(
-      generate({
-        cmd: "connect",
-        protocolId: "MQTT",
-        protocolVersion: 4,
-        clean: false,
-        keepalive: 60,
-        clientId: d.id,
-        username: username(d.id),
-        password: Buffer.from(password(d.id, d.key)),
-      }),
-    );
+    r.write(connectBytes(d.id, d.key));
     const connack = await r.next();
     assert.equal(connack.cmd, "connack");
     assert.equal((connack as { returnCode?: number }).returnCode, 0);
@@ -410,18 +417,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
       const r = await RawClient.open(s);
       raws.push(r);
       const d = await newDevice();
-      r.write(
-        generate({
-          cmd: "connect",
-          protocolId: "MQTT",
-          protocolVersion: 4,
-          clean: false,
-          keepalive: 60,
-          clientId: d.id,
-          username: username(d.id),
-          password: Buffer.from(password(d.id, generateKey())),
-        }),
-      );
+      r.write(connectBytes(d.id, generateKey()));
       const connack = await r.next();
       assert.equal(connack.cmd, "connack");
       assert.equal((connack as { returnCode?: number }).returnCode, 5);
@@ -604,16 +600,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
         const d = await newDevice();
         const r = await RawClient.open(s);
         raws.push(r);
-        const connect = generate({
-          cmd: "connect",
-          protocolId: "MQTT",
-          protocolVersion: 4,
-          clean: true,
-          keepalive: 60,
-          clientId: "ZZ",
-          username: username(d.id),
-          password: Buffer.from(password(d.id, d.key)),
-        });
+        const connect = connectBytes(d.id, d.key, { clientId: "ZZ", clean: true });
         const at = connect.indexOf(Buffer.from("ZZ"));
         connect[at] = bytes[0];
         connect[at + 1] = bytes[1];
