@@ -83,42 +83,12 @@ describe("pumpwatch device run", () => {
   });
 
   it("answers usage errors with exit code 2 and says what to fix", async () => {
+    const base = ["--provisioning-host", "h", "--id-scope", "s", "--registration-id", "r"];
     const cases: [string[], RegExp][] = [
       [["--id-scope", "x"], /--provisioning-host is required/],
-      [
-        ["--provisioning-host", "h", "--id-scope", "s", "--registration-id", "r"],
-        /exactly one of --key or --group-key/,
-      ],
-      [
-        [
-          "--provisioning-host",
-          "h",
-          "--id-scope",
-          "s",
-          "--registration-id",
-          "r",
-          "--key",
-          "AAAA",
-          "--sample-interval",
-          "0",
-        ],
-        /--sample-interval must be a number of seconds/,
-      ],
-      [
-        [
-          "--provisioning-host",
-          "h",
-          "--id-scope",
-          "s",
-          "--registration-id",
-          "r",
-          "--key",
-          "AAAA",
-          "--simulate",
-          "vx",
-        ],
-        /--simulate is not wired/,
-      ],
+      [base, /exactly one of --key or --group-key/],
+      [[...base, "--key", "AAAA", "--sample-interval", "0"], /--sample-interval must be a number of seconds/],
+      [[...base, "--key", "AAAA", "--simulate", "vx"], /--simulate is not wired/],
       [["--bogus"], /Unknown option/],
     ];
     for (const [argv, message] of cases) {
