@@ -179,6 +179,26 @@ const RANGES: [string, number][] = [
   ["1y", 365 * DAY],
 ];
 
+/** The figures both backends report about their loads and queries. */
+function loadFigures(
+  fleet: LoadResult,
+  year: LoadResult,
+  signals: number,
+  q: Awaited<ReturnType<typeof queries>>,
+) {
+  return {
+    pumps: PUMPS,
+    days: DAYS,
+    loadSeconds: round(fleet.seconds, 1),
+    commitSeconds: round(fleet.commitSeconds, 1),
+    compactSeconds: round(fleet.compactSeconds, 1),
+    complete: fleet.complete && year.complete,
+    yearSamples: year.samples,
+    signals,
+    queries: q,
+  };
+}
+
 /** p50/p95 of querySeries at 2000 points per range, `to` jittered within the last 30 days of data. */
 async function queries(stores: Stores, deviceId: string, signals: string[], end: number) {
   const out: Record<string, { p50Ms: number; p95Ms: number; points: number; resolution: string }> = {};
@@ -284,15 +304,7 @@ async function sqliteBackend(dir: string): Promise<BackendResult> {
     bytes,
     breakdown: parts,
     walBytes,
-    pumps: PUMPS,
-    days: DAYS,
-    loadSeconds: round(fleet.seconds, 1),
-    commitSeconds: round(fleet.commitSeconds, 1),
-    compactSeconds: round(fleet.compactSeconds, 1),
-    complete: fleet.complete && year.complete,
-    yearSamples: year.samples,
-    signals: signals.length,
-    queries: q,
+    ...loadFigures(fleet, year, signals.length, q),
   };
 }
 
@@ -348,15 +360,7 @@ async function postgresBackend(): Promise<BackendResult | undefined> {
     samples: fleet.samples,
     bytes,
     breakdown: parts,
-    pumps: PUMPS,
-    days: DAYS,
-    loadSeconds: round(fleet.seconds, 1),
-    commitSeconds: round(fleet.commitSeconds, 1),
-    compactSeconds: round(fleet.compactSeconds, 1),
-    complete: fleet.complete && year.complete,
-    yearSamples: year.samples,
-    signals: signals.length,
-    queries: q,
+    ...loadFigures(fleet, year, signals.length, q),
   };
 }
 
