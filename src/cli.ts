@@ -1,5 +1,7 @@
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runDetectCommand } from "./analytics/detect-cli.js";
+import { runEvaluateCommand } from "./analytics/evaluate-cli.js";
 import { type ConfigInput, loadConfig } from "./core/config.js";
 import { createLogger } from "./core/log.js";
 import { startDemo } from "./demo.js";
@@ -23,6 +25,7 @@ Usage:
   pumpwatch device run [options]                  run a device agent (IoT box); 'pumpwatch device run --help'
   pumpwatch sim live|backfill SCENARIO [options]  drive a simulated fleet through device agents; 'pumpwatch sim --help'
   pumpwatch detect --csv FILE --train-rows N      back-test the anomaly detector on recorded data (docs/analytics.md)
+  pumpwatch evaluate --scenario FILE [--days N]   score the analytics against simulator ground truth (docs/analytics-quality.md)
 
 Options (every command):
   --data DIR            data folder (default ./data)
@@ -106,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === "sim") return runSimCommand(argv.slice(1));
   if (argv[0] === "detect") return runDetectCommand(argv.slice(1), (chunk) => process.stdout.write(chunk));
+  if (argv[0] === "evaluate") return runEvaluateCommand(argv.slice(1), process.stdout, process.stderr);
   const { values, positionals } = parseArgs({
     args: argv,
     options: OPTIONS,
@@ -175,4 +179,18 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
   await demo?.close();
   await running.close();
   return 0;
+}
+
+// Run when executed directly from source (`node --import tsx src/cli.ts …`, e.g. `npm run evaluate`);
+// the installed command runs the compiled module through bin/pumpwatch.js instead.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`pumpwatch: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -3,7 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import tls from "node:tls";
+import { AnalyticsService } from "./analytics/service.js";
 import { buildApp } from "./api/app.js";
+import { createLocalBus, type EventBus } from "./core/bus.js";
 import type { Config } from "./core/config.js";
 import type { Logger } from "./core/log.js";
 import { createMetrics } from "./core/metrics.js";
@@ -34,6 +36,8 @@ export interface Running {
   stores: Stores;
   gateway: Gateway;
   ingest: Ingest;
+  analytics: AnalyticsService;
+  bus: EventBus;
   close(): Promise<void>;
 }
 
@@ -84,6 +88,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   const idScope = await ensureIdScope(stores.registry, config.idScope);
   const metrics = createMetrics();
   const directory = new DeviceDirectory(stores.registry);
+  const bus = createLocalBus((err, topic) => log.error({ err, topic }, "event handler failed"));
   const ingest = new Ingest({
     store: stores.telemetry,
     directory,
@@ -133,9 +138,28 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     { directory, registry: stores.registry, ingest, metrics, provisioning },
   );
   await gateway.listen();
+  const analytics = new AnalyticsService({
+    store: stores.analytics,
+    telemetry: stores.telemetry,
+    directory,
+    bus,
+    log: log.child({ part: "analytics" }),
+    metrics,
+    offlineAfterMs: config.analytics.offlineAfterSec * 1000,
+    flushMs: config.analytics.flushSec * 1000,
+    maxBacklogSamples: config.analytics.maxBacklogSamples,
+    replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
+  });
+  ingest.onCommitted((units) => analytics.enqueue(units));
   const glog = log.child({ part: "gateway" });
-  gateway.on("deviceConnected", (deviceId) => glog.debug({ deviceId }, "device connected"));
-  gateway.on("deviceDisconnected", (deviceId) => glog.debug({ deviceId }, "device disconnected"));
+  gateway.on("deviceConnected", (deviceId) => {
+    glog.debug({ deviceId }, "device connected");
+    analytics.connectivity(deviceId, true);
+  });
+  gateway.on("deviceDisconnected", (deviceId) => {
+    glog.debug({ deviceId }, "device disconnected");
+    analytics.connectivity(deviceId, false);
+  });
   gateway.on("authFailed", (info) => glog.info(info, "connection refused"));
   gateway.on("violation", (info) => glog.info(info, "connection closed for a violation"));
   gateway.on("error", (err) => glog.error({ err }, "gateway error"));
@@ -176,6 +200,9 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       onDesiredChanged: (id, patch, version) => gateway.pushDesired(id, patch, version),
       info: { idScope, assignedHub, caPath: material.caPath, mqttPort },
       defaultRetention: config.retention,
+      analytics,
+      analyticsStore: stores.analytics,
+      bus,
     },
   });
   await app.listen({ port: config.httpsPort, host: config.bind });
@@ -199,6 +226,8 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     60 * 60 * 1000,
   );
   const housekeeping = startHousekeeping(stores, config, log);
+  analytics.start();
+  await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
   refresh.unref();
   prune.unref();
   ready = true;
@@ -215,6 +244,8 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     stores,
     gateway,
     ingest,
+    analytics,
+    bus,
     async close() {
       ready = false;
       clearInterval(refresh);
@@ -225,6 +256,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       await gateway.close();
       await closed;
       await ingest.drain();
+      await analytics.close();
       await app.close();
       await stores.close();
     },

@@ -38,6 +38,12 @@ export interface DetectorOptions {
   /** Debounce: anomaly when at least `debounceK` of the last `debounceM` rows exceed a limit. */
   debounceK: number;
   debounceM: number;
+  /**
+   * The rows are already standardised residuals (e.g. z from ./baseline.ts): use location 0 and
+   * scale 1 instead of estimating them from the training rows, which would re-inflate a slow
+   * wander that a short training window under-samples.
+   */
+  standardised: boolean;
 }
 
 export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = {
@@ -52,6 +58,7 @@ export const DEFAULT_DETECTOR_OPTIONS: Readonly<DetectorOptions> = {
   margin: 1.2,
   debounceK: 3,
   debounceM: 5,
+  standardised: false,
 };
 
 export interface DetectorResult {
@@ -79,6 +86,42 @@ export interface Detector {
   update(row: readonly number[]): DetectorResult;
   /** Clear the online state (EWMA, CUSUM, debounce) but keep the fitted baseline. */
   reset(): void;
+  /** Fitted baseline and online state as plain JSON; {@link detectorFromJSON} restores it. */
+  toJSON(): DetectorJSON;
+}
+
+/** Serialised {@link Detector}: the fit plus the online state, so a restart resumes mid-episode. */
+export interface DetectorJSON {
+  v: 1;
+  signals: string[];
+  center: number[];
+  scale: number[];
+  inv: number[][];
+  limits: DetectorLimits;
+  cusumK: number[];
+  options: DetectorOptions;
+  state: { ewma: number[]; cusumHi: number[]; cusumLo: number[]; recent: number[]; cursor: number };
+}
+
+/** Restores a detector written by `Detector.toJSON()`. @throws TypeError for anything else. */
+export function detectorFromJSON(json: unknown): Detector {
+  const j = json as Partial<DetectorJSON> | null;
+  const p = j?.signals?.length ?? 0;
+  if (
+    j?.v !== 1 ||
+    p === 0 ||
+    j.center?.length !== p ||
+    j.scale?.length !== p ||
+    j.inv?.length !== p ||
+    j.cusumK?.length !== p ||
+    !j.limits ||
+    !j.options ||
+    j.state?.recent.length !== j.options.debounceM
+  )
+    throw new TypeError("detectorFromJSON: not a detector state");
+  const d = new OnlineDetector(j.signals!, j.center, j.scale, j.inv, j.limits, j.cusumK, j.options);
+  d.restore(j.state);
+  return d;
 }
 
 export function median(values: readonly number[]): number {
@@ -285,9 +328,9 @@ export function fitDetector(
   const scale: number[] = [];
   for (let i = 0; i < p; i++) {
     const col = rows.map((row) => row[i]!).filter((v) => Number.isFinite(v));
-    const c = col.length > 0 ? median(col) : 0;
+    const c = col.length > 0 && !o.standardised ? median(col) : 0;
     center.push(c);
-    scale.push(col.length > 0 ? robustScale(col, c) : 1);
+    scale.push(col.length > 0 && !o.standardised ? robustScale(col, c) : 1);
   }
 
   // Covariance of the winsorised standardised residuals, shrunk towards the identity.
@@ -377,6 +420,37 @@ class OnlineDetector implements Detector {
     this.recent.fill(0);
     this.cursor = 0;
     this.exceeded = 0;
+  }
+
+  toJSON(): DetectorJSON {
+    const st = this.state;
+    return {
+      v: 1,
+      signals: [...this.signals],
+      center: [...this.center],
+      scale: [...this.scale],
+      inv: this.inv.map((row) => [...row]),
+      limits: { ...this.limits },
+      cusumK: [...this.cusumK],
+      options: { ...this.o },
+      state: {
+        ewma: [...st.ewma],
+        cusumHi: [...st.cusumHi],
+        cusumLo: [...st.cusumLo],
+        recent: [...this.recent],
+        cursor: this.cursor,
+      },
+    };
+  }
+
+  /** Sets the online state from {@link toJSON} output. */
+  restore(s: DetectorJSON["state"]): void {
+    this.state.ewma.set(s.ewma);
+    this.state.cusumHi.set(s.cusumHi);
+    this.state.cusumLo.set(s.cusumLo);
+    this.recent.set(s.recent);
+    this.cursor = s.cursor;
+    this.exceeded = s.recent.reduce((a, b) => a + b, 0);
   }
 
   update(row: readonly number[]): DetectorResult {

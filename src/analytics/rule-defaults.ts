@@ -56,8 +56,46 @@ function base(
   };
 }
 
-/** Builds the default rule list of one model (fresh objects on every call). */
-export function buildDefaultRules(model: ModelName): RuleDef[] {
+/**
+ * Rules for a pump of unknown model: only limits that hold for any industrial vacuum pump — motor
+ * frame temperature, ambient, and vibration by ISO 10816-1 class II (medium machines: B/C 2.8, C/D
+ * 7.1 mm/s), which is less strict than class I because the machine size is unknown.
+ */
+function genericRules(): RuleDef[] {
+  return [
+    motorTemperatureRule(),
+    base("vibrationHigh", "vibration", "high", 2.8, 7.1, { onDelaySec: 60, offDelaySec: 120, deadband: 0.2 }),
+    ...ambientRules(),
+  ];
+}
+
+/** Motor frame: insulation class F motors are commonly limited to 100 °C frame temperature (est.). */
+function motorTemperatureRule(): RuleDef {
+  return base("motorTemperatureHigh", "motorTemperature", "high", 90, 100, {
+    onDelaySec: 60,
+    offDelaySec: 120,
+    deadband: 2,
+  });
+}
+
+function ambientRules(): RuleDef[] {
+  return [
+    base("ambientTemperatureHigh", "ambientTemperature", "high", 38, 45, {
+      onDelaySec: 300,
+      offDelaySec: 300,
+      deadband: 1,
+    }),
+    base("ambientTemperatureLow", "ambientTemperature", "low", 5, 0, {
+      onDelaySec: 300,
+      offDelaySec: 300,
+      deadband: 1,
+    }),
+  ];
+}
+
+/** Builds the default rule list of one model, or the generic list for null (fresh objects on every call). */
+export function buildDefaultRules(model: ModelName | null): RuleDef[] {
+  if (model === null) return genericRules();
   const info = MODELS[model];
   const p = info.params;
   const iWarn = round(p.iRatedA * Math.max(LIMITS.overloadWarnFactor, 1.05));
@@ -84,11 +122,7 @@ export function buildDefaultRules(model: ModelName): RuleDef[] {
       windowSec: 300,
       minRunSec: 1800,
     }),
-    base("motorTemperatureHigh", "motorTemperature", "high", 90, 100, {
-      onDelaySec: 60,
-      offDelaySec: 120,
-      deadband: 2,
-    }),
+    motorTemperatureRule(),
     base("motorCurrentHigh", "motorCurrent", "high", iWarn, iAlarm, {
       onDelaySec: 60,
       offDelaySec: 120,
@@ -110,16 +144,7 @@ export function buildDefaultRules(model: ModelName): RuleDef[] {
       // ≈ 3 % of the 0–2000 hPa span (§4.7: 2–5 % of span for pressures).
       deadband: 20,
     }),
-    base("ambientTemperatureHigh", "ambientTemperature", "high", 38, 45, {
-      onDelaySec: 300,
-      offDelaySec: 300,
-      deadband: 1,
-    }),
-    base("ambientTemperatureLow", "ambientTemperature", "low", 5, 0, {
-      onDelaySec: 300,
-      offDelaySec: 300,
-      deadband: 1,
-    }),
+    ...ambientRules(),
   ];
   return rules;
 }

@@ -56,7 +56,8 @@ export interface RuleDef {
 }
 
 export interface RuleSet {
-  model: ModelName;
+  /** null: a pump of unknown model (generic rules only). */
+  model: ModelName | null;
   rules: readonly RuleDef[];
 }
 
@@ -130,8 +131,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Default rules of a model; a fresh copy every call. */
-export function defaultRules(model: ModelName): RuleSet {
+/** Default rules of a model (null: generic pump); a fresh copy every call. */
+export function defaultRules(model: ModelName | null): RuleSet {
   return { model, rules: buildDefaultRules(model) };
 }
 
@@ -248,7 +249,7 @@ export function applyOverrides(base: RuleSet, overrides: unknown): RuleSet {
 }
 
 /** The model's defaults with a pump's overrides applied. */
-export function rulesFor(model: ModelName, overrides?: unknown): RuleSet {
+export function rulesFor(model: ModelName | null, overrides?: unknown): RuleSet {
   return applyOverrides(defaultRules(model), overrides);
 }
 

@@ -1,8 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AnalyticsService } from "../analytics/service.js";
+import type { EventBus } from "../core/bus.js";
 import { PumpwatchError } from "../core/errors.js";
 import type { RegistryAdmin } from "../provisioning/admin.js";
-import type { RegistryStore, RetentionPolicy, TelemetryStore } from "../store/ports.js";
+import type { AnalyticsStore, RegistryStore, RetentionPolicy, TelemetryStore } from "../store/ports.js";
+import { analyticsRoutes } from "./analytics-routes.js";
 import { historyRoutes } from "./history-routes.js";
 import { parseTime } from "./time.js";
 
@@ -17,6 +20,9 @@ export interface OperatorRoutesDeps {
   onDesiredChanged(deviceId: string, patch: Record<string, unknown>, version: number): void;
   info: Record<string, unknown>;
   defaultRetention: RetentionPolicy;
+  analytics: AnalyticsService;
+  analyticsStore: AnalyticsStore;
+  bus: EventBus;
 }
 
 const MAX_SAMPLES = 100_000;
@@ -44,6 +50,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
 
     app.get("/info", async () => deps.info);
     historyRoutes(app, deps);
+    analyticsRoutes(app, deps);
 
     app.get("/devices", async () => ({ devices: await deps.admin.listDevices() }));
     app.get<{ Params: { id: string } }>("/devices/:id", async (req) => deps.admin.getDevice(req.params.id));

@@ -75,6 +75,19 @@ export const configSchema = z
         rollupDays: z.number().int().min(1).default(3650),
       })
       .default({}),
+    /** Analytics (docs/analytics.md): offline detection, persistence cadence, backlog bound. */
+    analytics: z
+      .object({
+        /** Raise the `offline` alarm when a box has not been heard from for this long. */
+        offlineAfterSec: z.number().int().min(10).default(900),
+        /** How often analyzer state and KPI integrals are written to the store. */
+        flushSec: z.number().int().min(1).default(30),
+        /** Samples waiting for analytics at most; beyond, they are re-read from the store later. */
+        maxBacklogSamples: z.number().int().min(1000).default(1_000_000),
+        /** After a restart or a dropped backlog, re-read at most this much history per pump. */
+        replayMaxHours: z.number().min(0).default(48),
+      })
+      .default({}),
     /** How often closed chunk windows are compressed and their rollups written. */
     compactEveryMs: z.number().int().min(1000).default(60_000),
     /** Longest a packet waits for the group commit, in milliseconds. */
@@ -104,6 +117,7 @@ const ENV_KEYS: Record<string, (v: string) => ConfigInput> = {
   PUMPWATCH_MASTER_KEY: (v) => ({ masterKey: v }),
   PUMPWATCH_ID_SCOPE: (v) => ({ idScope: v }),
   PUMPWATCH_DEMO: (v) => ({ demo: v === "1" || v === "true" }),
+  PUMPWATCH_OFFLINE_AFTER_SEC: (v) => ({ analytics: { offlineAfterSec: Number(v) } }),
 };
 
 function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
@@ -113,6 +127,7 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     tls: { ...a.tls, ...b.tls },
     limits: { ...a.limits, ...b.limits },
     retention: { ...a.retention, ...b.retention },
+    analytics: { ...a.analytics, ...b.analytics },
   };
 }
 

@@ -64,6 +64,32 @@ export function createMetrics() {
       labelNames: ["transport", "status"] as const,
       registers,
     }),
+    analyticsSamples: new Counter({
+      name: "pumpwatch_analytics_samples_total",
+      help: "Samples processed by the analytics (including samples re-read from the store)",
+      registers,
+    }),
+    analyticsReread: new Counter({
+      name: "pumpwatch_analytics_reread_samples_total",
+      help: "Samples the analytics re-read from the store (after a restart or a full queue)",
+      registers,
+    }),
+    analyticsBacklog: new Gauge({
+      name: "pumpwatch_analytics_backlog_samples",
+      help: "Samples waiting for the analytics",
+      registers,
+    }),
+    analyticsErrors: new Counter({
+      name: "pumpwatch_analytics_errors_total",
+      help: "Analytics failures (a sample the analyzer threw on, a failed store write)",
+      registers,
+    }),
+    alarmEvents: new Counter({
+      name: "pumpwatch_alarm_events_total",
+      help: "Alarm lifecycle events by kind",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
     twinOps: new Counter({
       name: "pumpwatch_twin_operations_total",
       help: "Device twin operations",

@@ -201,4 +201,119 @@ export const MIGRATIONS: readonly Migration[] = [
       },
     ],
   },
+  {
+    name: "analytics: alarms and their history, maintenance log, analyzer state, hourly KPIs",
+    // The alarm lifecycle (AnalyticsStore, docs/storage.md#analytics): one row per (device, type) — the
+    // unique key is what keeps concurrent raisers in several processes to one record — and its append-only
+    // history. signals and diagnosis are JSON text; every time is epoch ms (BIGINT on PostgreSQL); flags
+    // are 0/1 integers as in devices. kpi_hours keeps one pump-hour of raw integrals with the six
+    // pressure-band times as columns, so that adding to a row is plain SQL.
+    statements: [
+      {
+        sqlite: `CREATE TABLE alarms (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     active INTEGER NOT NULL,
+     acknowledged INTEGER NOT NULL,
+     occurrences INTEGER NOT NULL,
+     message TEXT NOT NULL,
+     signals TEXT NOT NULL,
+     diagnosis TEXT,
+     first_raised_at INTEGER NOT NULL,
+     last_raised_at INTEGER NOT NULL,
+     cleared_at INTEGER,
+     acknowledged_at INTEGER,
+     acknowledged_by TEXT,
+     shelved_until INTEGER,
+     updated_at INTEGER NOT NULL,
+     UNIQUE (device_id, type))`,
+        postgres: `CREATE TABLE alarms (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     active INTEGER NOT NULL,
+     acknowledged INTEGER NOT NULL,
+     occurrences INTEGER NOT NULL,
+     message TEXT NOT NULL,
+     signals TEXT NOT NULL,
+     diagnosis TEXT,
+     first_raised_at BIGINT NOT NULL,
+     last_raised_at BIGINT NOT NULL,
+     cleared_at BIGINT,
+     acknowledged_at BIGINT,
+     acknowledged_by TEXT,
+     shelved_until BIGINT,
+     updated_at BIGINT NOT NULL,
+     UNIQUE (device_id, type))`,
+      },
+      "CREATE INDEX alarms_last_raised ON alarms (last_raised_at)",
+      {
+        sqlite: `CREATE TABLE alarm_events (
+     id INTEGER PRIMARY KEY,
+     alarm_id INTEGER NOT NULL REFERENCES alarms (id),
+     ts INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     text TEXT NOT NULL)`,
+        postgres: `CREATE TABLE alarm_events (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     alarm_id BIGINT NOT NULL REFERENCES alarms (id),
+     ts BIGINT NOT NULL,
+     kind TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     text TEXT NOT NULL)`,
+      },
+      "CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id, ts)",
+      "CREATE INDEX alarm_events_ts ON alarm_events (ts)",
+      {
+        sqlite: `CREATE TABLE maintenance_log (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     action TEXT NOT NULL,
+     note TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     created_at INTEGER NOT NULL)`,
+        postgres: `CREATE TABLE maintenance_log (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     ts BIGINT NOT NULL,
+     action TEXT NOT NULL,
+     note TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     created_at BIGINT NOT NULL)`,
+      },
+      "CREATE INDEX maintenance_log_device_ts ON maintenance_log (device_id, ts)",
+      {
+        sqlite:
+          "CREATE TABLE analyzer_state (device_id TEXT PRIMARY KEY, state TEXT NOT NULL, ts INTEGER NOT NULL)",
+        postgres:
+          "CREATE TABLE analyzer_state (device_id TEXT PRIMARY KEY, state TEXT NOT NULL, ts BIGINT NOT NULL)",
+      },
+      {
+        sqlite: `CREATE TABLE kpi_hours (
+     device_id TEXT NOT NULL,
+     hour INTEGER NOT NULL,
+     covered_s REAL NOT NULL, running_s REAL NOT NULL, load_s REAL NOT NULL, down_s REAL NOT NULL,
+     energy_kwh REAL NOT NULL, gas_m3 REAL NOT NULL, starts INTEGER NOT NULL,
+     band_0 REAL NOT NULL, band_1 REAL NOT NULL, band_2 REAL NOT NULL,
+     band_3 REAL NOT NULL, band_4 REAL NOT NULL, band_5 REAL NOT NULL,
+     PRIMARY KEY (device_id, hour)) WITHOUT ROWID`,
+        postgres: `CREATE TABLE kpi_hours (
+     device_id TEXT NOT NULL,
+     hour BIGINT NOT NULL,
+     covered_s DOUBLE PRECISION NOT NULL, running_s DOUBLE PRECISION NOT NULL,
+     load_s DOUBLE PRECISION NOT NULL, down_s DOUBLE PRECISION NOT NULL,
+     energy_kwh DOUBLE PRECISION NOT NULL, gas_m3 DOUBLE PRECISION NOT NULL, starts BIGINT NOT NULL,
+     band_0 DOUBLE PRECISION NOT NULL, band_1 DOUBLE PRECISION NOT NULL, band_2 DOUBLE PRECISION NOT NULL,
+     band_3 DOUBLE PRECISION NOT NULL, band_4 DOUBLE PRECISION NOT NULL, band_5 DOUBLE PRECISION NOT NULL,
+     PRIMARY KEY (device_id, hour))`,
+      },
+    ],
+  },
 ];

@@ -224,8 +224,172 @@ export interface StorageUsage {
   samples: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Analytics: alarm lifecycle, maintenance log, analyzer state, hourly KPI integrals (issue 5)
+
+export type AlarmSeverity = "warning" | "alarm";
+
+/**
+ * One alarm per (device, type): raised again after it cleared, the same record becomes active and
+ * unacknowledged again and its occurrence count grows; raised while active, only severity, message,
+ * diagnosis and lastRaisedAt change (an escalation counts no new occurrence).
+ */
+export interface AlarmRecord {
+  id: number;
+  deviceId: string;
+  /** `rule:<ruleId>`, `anomaly`, `forecast:<id>`, `offline`, `sensor:<signal>` (src/analytics/types.ts). */
+  type: string;
+  severity: AlarmSeverity;
+  active: boolean;
+  acknowledged: boolean;
+  /** Number of episodes (raise from cleared or from new). */
+  occurrences: number;
+  message: string;
+  signals: string[];
+  /** Diagnosis of the latest raise: fault code, cause, action (null when none). */
+  diagnosis: { code: string; cause: string; confidence: number; action: string } | null;
+  /** Epoch ms. */
+  firstRaisedAt: number;
+  lastRaisedAt: number;
+  clearedAt: number | null;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  /** Shelved (suppressed from inboxes and notifications) until this time; null when not shelved. */
+  shelvedUntil: number | null;
+  updatedAt: number;
+}
+
+export type AlarmEventKind =
+  | "raised"
+  | "escalated"
+  | "deescalated"
+  | "cleared"
+  | "acknowledged"
+  | "shelved"
+  | "unshelved"
+  | "commented";
+
+/** Full history of an alarm, in order. `actor` is "system" for analyzer transitions. */
+export interface AlarmEvent {
+  id: number;
+  alarmId: number;
+  ts: number;
+  kind: AlarmEventKind;
+  severity: AlarmSeverity;
+  actor: string;
+  text: string;
+}
+
+export interface AlarmRaise {
+  deviceId: string;
+  type: string;
+  severity: AlarmSeverity;
+  ts: number;
+  message: string;
+  signals: string[];
+  diagnosis: AlarmRecord["diagnosis"];
+}
+
+export interface AlarmFilter {
+  deviceIds?: readonly string[] | undefined;
+  active?: boolean | undefined;
+  acknowledged?: boolean | undefined;
+  severity?: AlarmSeverity | undefined;
+  /** Include alarms shelved at `now` (default true): false leaves out those with shelvedUntil > now. */
+  includeShelved?: boolean | undefined;
+  /** Epoch ms; default the wall clock. */
+  now?: number | undefined;
+  /** lastRaisedAt ≥ since. */
+  since?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface MaintenanceRecord {
+  id: number;
+  deviceId: string;
+  ts: number;
+  action: string;
+  note: string;
+  actor: string;
+  createdAt: number;
+}
+
+/** Raw integrals of one pump over one UTC hour; see KpiHour in src/analytics/types.ts. */
+export interface KpiHourRecord {
+  deviceId: string;
+  hour: number;
+  coveredS: number;
+  runningS: number;
+  loadS: number;
+  downS: number;
+  energyKwh: number;
+  gasM3: number;
+  starts: number;
+  bandS: number[];
+}
+
+export interface AnalyticsStore {
+  /**
+   * Applies a raise atomically (one record per device and type even under concurrent raises from
+   * several processes) and appends the history event; returns the record after the change and the
+   * event kind that was recorded ("raised", "escalated", "deescalated", or null when nothing changed
+   * because the same severity is already active — then only message/lastRaisedAt are refreshed).
+   */
+  raiseAlarm(r: AlarmRaise): Promise<{ alarm: AlarmRecord; event: AlarmEventKind | null }>;
+  /** Clears the active alarm of (device, type); undefined when none was active. */
+  clearAlarm(deviceId: string, type: string, ts: number, text: string): Promise<AlarmRecord | undefined>;
+  /** NOT_FOUND when the id is unknown. Acknowledging twice is a no-op (no second event). */
+  acknowledgeAlarm(id: number, actor: string, ts: number, text: string): Promise<AlarmRecord>;
+  /** `until` null unshelves. NOT_FOUND when unknown; BAD_REQUEST when `until` is not after `ts`. */
+  shelveAlarm(
+    id: number,
+    until: number | null,
+    actor: string,
+    ts: number,
+    text: string,
+  ): Promise<AlarmRecord>;
+  /** NOT_FOUND when unknown; BAD_REQUEST when `text` is blank. Changes nothing but the history. */
+  commentAlarm(id: number, actor: string, ts: number, text: string): Promise<AlarmEvent>;
+  getAlarm(id: number): Promise<AlarmRecord | undefined>;
+  /** Newest lastRaisedAt first, at most `limit` (default 500). */
+  listAlarms(filter: AlarmFilter): Promise<AlarmRecord[]>;
+  /** In the order the events were recorded (which is also the order of the record's changes). */
+  alarmHistory(alarmId: number): Promise<AlarmEvent[]>;
+  /** Events of the alarms of these devices (undefined: all) with from ≤ ts < to, in time order. */
+  alarmEvents(
+    deviceIds: readonly string[] | undefined,
+    fromMs: number,
+    toMs: number,
+  ): Promise<(AlarmEvent & { deviceId: string; type: string })[]>;
+
+  addMaintenance(
+    m: Omit<MaintenanceRecord, "id" | "createdAt">,
+    createdAt: number,
+  ): Promise<MaintenanceRecord>;
+  /** Newest first. */
+  listMaintenance(deviceId: string, limit: number): Promise<MaintenanceRecord[]>;
+
+  /** Analyzer state of one device (opaque JSON text) and the time it covers. */
+  loadAnalyzerState(deviceId: string): Promise<{ state: string; ts: number } | undefined>;
+  /** Upserts all in one transaction (the last one wins when a device is named twice). */
+  saveAnalyzerStates(states: readonly { deviceId: string; state: string; ts: number }[]): Promise<void>;
+
+  /**
+   * Adds the integrals to what is stored for (device, hour), all rows in one transaction — idempotence
+   * is the caller's business. `bandS` has at most 6 entries (missing ones count 0), else BAD_REQUEST.
+   */
+  addKpiHours(rows: readonly KpiHourRecord[]): Promise<void>;
+  /** Hours with fromMs ≤ hour < toMs, ordered by device then hour. */
+  queryKpiHours(
+    deviceIds: readonly string[] | undefined,
+    fromMs: number,
+    toMs: number,
+  ): Promise<KpiHourRecord[]>;
+}
+
 export interface Stores {
   registry: RegistryStore;
   telemetry: TelemetryStore;
+  analytics: AnalyticsStore;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { SecretBox } from "../../core/secrets.js";
 import type { Stores } from "../ports.js";
+import { PostgresAnalyticsStore } from "./analytics.js";
 import { migrate } from "./migrate.js";
 import { PgDb, type PgOptions } from "./pool.js";
 import { PostgresRegistryStore } from "./registry.js";
@@ -23,6 +24,7 @@ export function openPostgresStores(url: string, box: SecretBox, opts: PgOptions 
   return {
     registry: new PostgresRegistryStore(db, box),
     telemetry: new PostgresTelemetryStore(db),
+    analytics: new PostgresAnalyticsStore(db),
     ready,
     async close() {
       await db.close();

@@ -1,5 +1,6 @@
 import type { SecretBox } from "../../core/secrets.js";
 import type { Stores } from "../ports.js";
+import { SqliteAnalyticsStore } from "./analytics.js";
 import { openDb } from "./db.js";
 import { SqliteRegistryStore } from "./registry.js";
 import { SqliteTelemetryStore } from "./telemetry.js";
@@ -14,6 +15,7 @@ export function openSqliteStores(
   return {
     registry: new SqliteRegistryStore(db, box),
     telemetry: new SqliteTelemetryStore(db),
+    analytics: new SqliteAnalyticsStore(db),
     async close() {
       db.close();
     },
