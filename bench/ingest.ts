@@ -14,8 +14,17 @@
  * it acknowledges, so its acknowledged rate is its committed rate; at the end the stored sample
  * count of every device is checked against its PUBACK count through the operator API.
  *
+ * Analytics runs inside pumpwatch behind ingest (src/analytics/service.ts), on the same event loop.
+ * The result reports what it did: its backlog gauge sampled during the measured window, then, from
+ * the end of the load, how long it took to drain (backlog 0 and every acknowledged sample
+ * processed, at most DRAIN_MS), and its processed and re-read sample counters. The bench devices
+ * have no pump model, so their analyzers run the generic rules.
+ *
  * Progress goes to stderr; the last stdout line is the result as JSON.
  */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,6 +80,11 @@ const WARMUP_S = intOption(flags.warmup, "BENCH_WARMUP", 2, 0, 60);
 const MAX_MESSAGES_PER_DEVICE = 2_000_000;
 /** Longest wait for connects and for in-flight publishes after the run. */
 const WAIT_MS = 20_000;
+/** Longest wait for the analytics to catch up after the load, and its polling interval. */
+const DRAIN_MS = 10_000;
+const DRAIN_POLL_MS = 100;
+/** Interval of the analytics backlog samples taken during the measured window. */
+const BACKLOG_POLL_MS = 2_500;
 /** Pinning (--pin): servers on core 0, this load generator on core 1. */
 const SERVER_CPUS = flags.pin ? "0" : undefined;
 
@@ -251,6 +265,66 @@ async function storedPerDevice(server: ChildServer, dataDir: string, devices: Se
   return counts;
 }
 
+interface AnalyticsFigures {
+  /** pumpwatch_analytics_samples_total: processed samples, re-read ones included. */
+  total: number;
+  reread: number;
+  backlog: number;
+  errors: number;
+}
+
+function analyticsFigures(text: string): AnalyticsFigures {
+  return {
+    total: counter(text, "pumpwatch_analytics_samples_total"),
+    reread: counter(text, "pumpwatch_analytics_reread_samples_total"),
+    backlog: counter(text, "pumpwatch_analytics_backlog_samples"),
+    errors: counter(text, "pumpwatch_analytics_errors_total"),
+  };
+}
+
+/**
+ * Polls the analytics metrics until the backlog is 0 and at least `expected` samples were
+ * processed (queued or re-read), for at most DRAIN_MS. Returns the figures at the first poll
+ * (the end of the load) and at the last, and the time from the first poll to catching up.
+ */
+async function waitForAnalytics(server: ChildServer, dataDir: string, expected: number) {
+  const t0 = performance.now();
+  const read = async () => analyticsFigures(await operatorGet<string>(server, dataDir, "/metrics"));
+  const first = await read();
+  let last = first;
+  for (let i = 0; i < Math.ceil(DRAIN_MS / DRAIN_POLL_MS); i++) {
+    if (last.backlog === 0 && last.total >= expected) {
+      return { first, last, drainMs: performance.now() - t0 };
+    }
+    if (performance.now() - t0 >= DRAIN_MS) break;
+    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    last = await read();
+  }
+  const caughtUp = last.backlog === 0 && last.total >= expected;
+  return { first, last, drainMs: caughtUp ? performance.now() - t0 : null };
+}
+
+/**
+ * The code measured: git HEAD and a hash of src/analytics/*.ts as loaded (the working tree may
+ * differ from HEAD while the analytics is being worked on).
+ */
+function sourceVersion(): { head: string | null; analyticsSrc: string } {
+  const dir = fileURLToPath(new URL("../src/analytics/", import.meta.url));
+  const h = createHash("sha256");
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .sort()) {
+    h.update(f).update(readFileSync(join(dir, f)));
+  }
+  let head: string | null = null;
+  try {
+    head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", timeout: 5000 }).trim();
+  } catch {
+    head = null;
+  }
+  return { head, analyticsSrc: h.digest("hex").slice(0, 12) };
+}
+
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
 async function main(): Promise<void> {
@@ -258,7 +332,6 @@ async function main(): Promise<void> {
   const children: ChildServer[] = [];
   try {
     if (flags.pin) {
-      const { execFileSync } = await import("node:child_process");
       execFileSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" });
     }
     progress(
@@ -269,11 +342,39 @@ async function main(): Promise<void> {
 
     // pumpwatch, default configuration.
     const nodeArgs = flags["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", flags["cpu-prof"]] : [];
+    const version = sourceVersion();
     const pw = await spawnPumpwatch(dataDir, { nodeArgs, cpus: SERVER_CPUS });
     children.push(pw);
     const ca = readCa(dataDir);
     progress(`pumpwatch pid ${pw.pid} on mqtts port ${pw.mqttPort}`);
-    const p = await runLoad(pw, ca, devices);
+    // The analytics backlog during the measured window (one small /metrics request per poll).
+    const backlogSeries: number[] = [];
+    let polling = false;
+    let backlogTimer: NodeJS.Timeout | undefined;
+    const backlogStart = setTimeout(() => {
+      backlogTimer = setInterval(() => {
+        if (polling || backlogSeries.length >= Math.ceil((DURATION_S * 1000) / BACKLOG_POLL_MS)) return;
+        polling = true;
+        operatorGet<string>(pw, dataDir, "/metrics")
+          .then((text) => backlogSeries.push(analyticsFigures(text).backlog))
+          .catch(() => {})
+          .finally(() => {
+            polling = false;
+          });
+      }, BACKLOG_POLL_MS);
+    }, WARMUP_S * 1000);
+    const p = await runLoad(pw, ca, devices).finally(() => {
+      clearTimeout(backlogStart);
+      clearInterval(backlogTimer);
+    });
+    const drain = await waitForAnalytics(pw, dataDir, p.acked);
+    progress(
+      `analytics: backlog during the run ${backlogSeries.join(", ")}; at the end of the load ` +
+        `${drain.first.backlog} (${drain.first.total} processed); ` +
+        (drain.drainMs === null
+          ? `not caught up after ${DRAIN_MS} ms (backlog ${drain.last.backlog}, ${drain.last.total} processed)`
+          : `caught up in ${Math.round(drain.drainMs)} ms`),
+    );
     progress(
       `pumpwatch: ${round(p.perSec)} committed msg/s, PUBACK p50 ${round(p.p50Ms, 2)} ms p99 ` +
         `${round(p.p99Ms, 2)} ms; server CPU ${round(p.serverCpuPct)} %, generator CPU ${round(p.generatorCpuPct)} %`,
@@ -285,6 +386,7 @@ async function main(): Promise<void> {
     const commit = histogram(metrics, "pumpwatch_commit_duration_seconds");
     const batch = histogram(metrics, "pumpwatch_commit_batch_packets");
     const samplesStored = counter(metrics, "pumpwatch_samples_stored_total");
+    const an = analyticsFigures(metrics);
     progress(
       `stored ${storedTotal} samples for ${p.acked} PUBACKs (${mismatched.length} devices differ); ` +
         `${commit.count} commits, mean ${round((commit.sum / commit.count) * 1000, 2)} ms, ` +
@@ -330,7 +432,19 @@ async function main(): Promise<void> {
       generatorCpuPct: round(p.generatorCpuPct),
       ceilingServerCpuPct: round(b.serverCpuPct),
       ceilingGeneratorCpuPct: round(b.generatorCpuPct),
+      // Analytics (generic rules: the bench devices have no model). Counters at the end of the run.
+      analyticsSamples: an.total - an.reread,
+      analyticsReread: an.reread,
+      analyticsErrors: an.errors,
+      analyticsBacklogMax: backlogSeries.length > 0 ? Math.max(...backlogSeries) : null,
+      analyticsBacklogSeries: backlogSeries,
+      analyticsBacklogAtLoadEnd: drain.first.backlog,
+      analyticsProcessedAtLoadEnd: drain.first.total,
+      analyticsBacklogEnd: an.backlog,
+      analyticsDrainMs: drain.drainMs === null ? null : Math.round(drain.drainMs),
+      analyticsKeptUp: an.backlog === 0 && an.total >= storedTotal,
       pinned: flags.pin === true,
+      ...version,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!result.storedMatchesAcked) {

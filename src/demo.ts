@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deriveDeviceKey } from "./core/keys.js";
 import type { Logger } from "./core/log.js";
 import { LiveFleet } from "./fleet/runner.js";
 import type { Running } from "./main.js";
@@ -36,16 +37,36 @@ export async function startDemo(
     groupKey: group.primaryKey,
     ca: running.ca,
   });
-  fleet.on("provisioned", (asset, deviceId) => {
-    registry
-      .updateDevice(deviceId, {
-        companyId: asset.companyId,
-        model: asset.model,
-        pumpType: MODELS[asset.model].label,
-        serial: `SIM-${asset.id}`,
-      })
-      .catch((err: Error) => opts.log.warn({ err, deviceId }, "demo: could not label the device"));
-  });
+  // Label the pumps before their agents provision: provisioning then caches the labelled record in
+  // the server's device directory, which analytics reads the pump model from. (Writing the labels
+  // to the registry after provisioning would leave the in-process directory with model null, and
+  // every pump would be analysed with the generic rules only.)
+  for (const asset of fleet.fleet.assets) {
+    const labels = {
+      companyId: asset.companyId,
+      model: asset.model,
+      pumpType: MODELS[asset.model].label,
+      serial: `SIM-${asset.id}`,
+    };
+    const existing = await registry.getDevice(asset.id);
+    if (!existing) {
+      await registry.createDevice({
+        id: asset.id,
+        primaryKey: deriveDeviceKey(group.primaryKey, asset.id),
+        secondaryKey: deriveDeviceKey(group.secondaryKey, asset.id),
+        enrollmentKind: "group",
+        enrollmentName: DEMO_GROUP,
+        ...labels,
+      });
+    } else if (
+      existing.companyId !== labels.companyId ||
+      existing.model !== labels.model ||
+      existing.pumpType !== labels.pumpType ||
+      existing.serial !== labels.serial
+    ) {
+      await registry.updateDevice(asset.id, labels);
+    }
+  }
   fleet.on("warning", (assetId, err) => opts.log.debug({ err, assetId }, "demo agent warning"));
   fleet.start();
   opts.log.info(

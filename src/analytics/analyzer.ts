@@ -54,6 +54,7 @@ export interface AnalyzerOptions {
 }
 
 const HOUR = 3_600_000;
+const LEAK_ON_DELAY_MS = 15 * 60_000;
 
 /** Which forecasts a maintenance action resets (pump-domain.md §6.8). */
 const FORECASTS_RESET_BY: Readonly<Record<MaintenanceAction, readonly ForecastId[]>> = {
@@ -132,7 +133,7 @@ export class PumpAnalyzer {
     this.model = o.model;
     this.#analysisModel = analysisModel(o.model);
     this.#ruleOverrides = o.ruleOverrides ?? null;
-    this.#onDelayMs = o.anomalyOnDelayMs ?? 30 * 60_000;
+    this.#onDelayMs = o.anomalyOnDelayMs ?? 2 * HOUR;
     this.#offDelayMs = o.anomalyOffDelayMs ?? 2 * HOUR;
     this.#segmenter = new Segmenter(this.#analysisModel);
     this.#residuals = new ResidualModel(this.#analysisModel);
@@ -413,7 +414,7 @@ export class PumpAnalyzer {
       this.#anomalyDrivers = r.drivers;
       this.#anomalyQuietSince = Number.NaN;
       if (Number.isNaN(this.#anomalySince)) this.#anomalySince = ts;
-      if (!this.#active.has("anomaly") && ts - this.#anomalySince >= this.#onDelayMs) {
+      if (!this.#active.has("anomaly") && ts - this.#anomalySince >= this.#anomalyOnDelay(r.drivers, res)) {
         const drivers = r.drivers.length > 0 ? r.drivers.join(", ") : "several signals";
         out.push(
           this.#raise(
@@ -433,6 +434,17 @@ export class PumpAnalyzer {
     if (ts - this.#anomalyQuietSince >= this.#offDelayMs) {
       out.push(this.#clear("anomaly", ts, "operating pattern back to normal"));
     }
+  }
+
+  /**
+   * A step in the base inlet pressure (a leak, §4.8 F6: "step > 3σ persisting 15 min") is reported
+   * after 15 minutes; any other pattern must persist for the full on-delay.
+   */
+  #anomalyOnDelay(drivers: readonly string[], res: Residuals): number {
+    const inlet = res.z["inletPressure"] ?? 0;
+    return drivers[0] === "inletPressure" && inlet > 3
+      ? Math.min(LEAK_ON_DELAY_MS, this.#onDelayMs)
+      : this.#onDelayMs;
   }
 
   /** Hourly: recompute the forecasts and turn their severities into `forecast:<id>` alarms. */

@@ -24,6 +24,19 @@ import type { Residuals } from "./types.js";
 export interface AnomalyOptions {
   /** Evaluated rows collected before the detector is fitted (1440 = one day of 1-min rows). */
   calibrationRows: number;
+  /**
+   * Time constant of the drift compensation, hours: each residual's slow wander (season, weather,
+   * run-in) is tracked by an exponential average while no anomaly is flagged and taken out before
+   * detection. The monitor thus looks for changes faster than about this; slower degradation is the
+   * forecasts' job (./forecast.ts works on the uncompensated residuals). 0 disables it.
+   */
+  driftTauHours: number;
+  /**
+   * Signals whose drift is compensated: those that follow the seasons (temperatures; power and
+   * current through oil viscosity). Exhaust and inlet pressure and vibration are left alone, so a
+   * filter clogging over weeks or a bearing wearing still shows.
+   */
+  driftSignals: readonly string[];
   /** A signal is a driver when its share of the score's drivers is at least this. */
   minDriverShare: number;
   /** Options passed to {@link fitDetector}. */
@@ -32,6 +45,8 @@ export interface AnomalyOptions {
 
 export const DEFAULT_ANOMALY_OPTIONS: Readonly<AnomalyOptions> = {
   calibrationRows: 1440,
+  driftTauHours: 168,
+  driftSignals: ["oilTemperature", "motorTemperature", "power", "motorCurrent"],
   minDriverShare: 0.15,
   // The residual models already standardise, so identity is the right prior for the covariance.
   // Healthy residuals wander slowly by up to ≈ 1–2 σ with the weather (./baseline.ts floors), so the
@@ -55,6 +70,9 @@ export interface AnomalyMonitorJSON {
   /** Calibration rows collected so far (empty once fitted). */
   rows: number[][];
   detector: DetectorJSON | null;
+  /** Drift estimate per signal (z units) and the time of the last row; absent in older states. */
+  drift?: number[];
+  lastTs?: number;
 }
 
 export class AnomalyMonitor {
@@ -62,11 +80,14 @@ export class AnomalyMonitor {
   readonly options: AnomalyOptions;
   private rows: number[][] = [];
   private detector: Detector | null = null;
+  private drift: number[];
+  private lastTs = Number.NaN;
 
   constructor(signals: readonly string[] = RESIDUAL_SIGNALS, options: Partial<AnomalyOptions> = {}) {
     if (signals.length === 0) throw new RangeError("AnomalyMonitor needs at least one signal");
     this.signals = [...signals];
     this.options = { ...DEFAULT_ANOMALY_OPTIONS, ...options };
+    this.drift = this.signals.map(() => 0);
   }
 
   /** True once calibrated (the detector is fitted). */
@@ -92,8 +113,22 @@ export class AnomalyMonitor {
       }
       return null;
     }
-    const r = this.detector.update(row);
+    const r = this.detector.update(row.map((z, i) => z - this.drift[i]!));
+    this.track(row, res.ts, r.anomaly);
     return { score: r.score, anomaly: r.anomaly, drivers: r.score > 1 ? this.drivers(r.contributions) : [] };
+  }
+
+  /** Follows the slow wander of each residual while nothing is flagged (see `driftTauHours`). */
+  private track(row: readonly number[], ts: number, anomaly: boolean): void {
+    const tau = this.options.driftTauHours * 3_600_000;
+    const dt = Number.isFinite(this.lastTs) ? Math.min(Math.max(ts - this.lastTs, 0), 3_600_000) : 0;
+    this.lastTs = ts;
+    if (tau <= 0 || anomaly || dt === 0) return;
+    const a = 1 - Math.exp(-dt / tau);
+    for (let i = 0; i < row.length; i++) {
+      if (this.options.driftSignals.includes(this.signals[i]!))
+        this.drift[i]! += a * (row[i]! - this.drift[i]!);
+    }
   }
 
   /** Clears the online statistics (EWMA, CUSUM, debounce), e.g. after maintenance; keeps the calibration. */
@@ -115,6 +150,8 @@ export class AnomalyMonitor {
       options: { ...this.options, detector: { ...this.options.detector } },
       rows: this.rows.map((r) => [...r]),
       detector: this.detector?.toJSON() ?? null,
+      drift: [...this.drift],
+      lastTs: this.lastTs,
     };
   }
 
@@ -126,6 +163,8 @@ export class AnomalyMonitor {
     const m = new AnomalyMonitor(j.signals, j.options);
     m.rows = j.rows.map((r) => [...r]);
     m.detector = j.detector ? detectorFromJSON(j.detector) : null;
+    if (Array.isArray(j.drift) && j.drift.length === m.signals.length) m.drift = [...j.drift];
+    m.lastTs = j.lastTs ?? Number.NaN;
     return m;
   }
 }

@@ -95,6 +95,21 @@ export interface ResidualOptions {
   motorCoolTauSec: number;
   /** Lower bound of σ per signal in the residual's unit (inletPressure: decades), ≈ sensor resolution. */
   sigmaFloor: Record<ResidualSignal, number>;
+  /**
+   * Heat sink of the body node: the share of ambient in it (G_nat/(G_forced+G_nat) for a
+   * water-cooled pump, 1 for an air-cooled one) and the coolant temperature for the rest (°C). A
+   * water-cooled screw follows its cooling loop, not the weather, so referencing it to ambient would
+   * turn seasonal swings into residuals (§6.3 E5).
+   */
+  bodyAmbientShare: number;
+  coolantC: number;
+}
+
+/** The body node's heat sink (see ResidualOptions.bodyAmbientShare). */
+function bodySink(model: ModelName | null): { share: number; coolantC: number } {
+  const p = model === null ? null : MODELS[model].params;
+  if (!p || !(p.coolantC > 0)) return { share: 1, coolantC: 0 };
+  return { share: p.gNatWK / (p.gNatWK + p.gForcedWK), coolantC: p.coolantC };
 }
 
 /** Running and stopped (natural convection) time constants of the motor node and the stopped one of the body, s (§6.3 E5). */
@@ -110,7 +125,10 @@ function nodeTaus(model: ModelName | null): { motor: number; motorCool: number; 
 
 export function defaultResidualOptions(model: ModelName | null): ResidualOptions {
   const taus = nodeTaus(model);
+  const sink = bodySink(model);
   return {
+    bodyAmbientShare: sink.share,
+    coolantC: sink.coolantC,
     commissioningHours: 48,
     bufferSize: 2048,
     minBinCount: 20,
@@ -128,9 +146,9 @@ export function defaultResidualOptions(model: ModelName | null): ResidualOptions
     // by ≈ 1 %; ambient AR(1) noise, which the temperatures follow with their lag).
     sigmaFloor: {
       inletPressure: 0.005,
-      exhaustPressure: 12,
-      oilTemperature: 0.4,
-      motorTemperature: 0.4,
+      exhaustPressure: 20,
+      oilTemperature: 0.5,
+      motorTemperature: 0.8,
       motorCurrent: 0.05,
       power: 0.03,
       vibration: 0.01,
@@ -372,8 +390,11 @@ export class ResidualModel {
     }
     const f = this.filters;
     const oil = v["oilTemperature"];
-    if (finite(oil) && finite(f.pBody) && finite(f.aBody))
-      points.oilTemperature = [f.pBody, oil - f.aBody, oil];
+    if (finite(oil) && finite(f.pBody) && finite(f.aBody)) {
+      const o = this.options;
+      const sink = o.bodyAmbientShare * f.aBody + (1 - o.bodyAmbientShare) * o.coolantC;
+      points.oilTemperature = [f.pBody, oil - sink, oil];
+    }
     const mot = v["motorTemperature"];
     if (finite(mot) && finite(f.pMotor) && finite(f.aMotor))
       points.motorTemperature = [f.pMotor, mot - f.aMotor, mot];

@@ -21,6 +21,7 @@ import {
   type SimBatch,
   type TruthEvent,
 } from "../sim/index.js";
+import { PumpAnalyzer } from "./analyzer.js";
 import {
   type EvaluationReport,
   type EvaluationSummary,
@@ -28,7 +29,6 @@ import {
   type PumpInfo,
   scoreAlarms,
 } from "./evaluate.js";
-import { createRuleState, evaluate, type RuleEvent, rulesFor } from "./rules.js";
 import type { AlarmTransition } from "./types.js";
 
 const USAGE =
@@ -48,33 +48,8 @@ export interface AlarmAnalyzer {
 
 export type AnalyzerFactory = (options: { deviceId: string; model: ModelName }) => AlarmAnalyzer;
 
-/**
- * Stand-in until src/analytics/analyzer.ts compiles: the model's default limit rules alone, as
- * `rule:<ruleId>` alarms without diagnosis; maintenance changes nothing.
- */
-const ruleStandIn: AnalyzerFactory = ({ deviceId, model }) => {
-  const state = createRuleState(rulesFor(model));
-  const toTransition = (e: RuleEvent): AlarmTransition => ({
-    deviceId,
-    type: `rule:${e.ruleId}`,
-    kind: e.type === "clear" ? "clear" : "raise",
-    severity: e.severity,
-    ts: e.ts,
-    message: e.message,
-    signals: [e.signal],
-    diagnosis: null,
-  });
-  return {
-    process: (sample) =>
-      evaluate(state, sample)
-        .filter((e) => e.type !== "realarm")
-        .map(toTransition),
-    maintenance: () => [],
-  };
-};
-
-/** The analyzer scored by `pumpwatch evaluate`. */
-const DEFAULT_ANALYZER: AnalyzerFactory = ruleStandIn;
+/** The analyzer scored by `pumpwatch evaluate`: the production one. */
+const DEFAULT_ANALYZER: AnalyzerFactory = (o) => new PumpAnalyzer(o);
 
 class EvaluateError extends Error {}
 
@@ -267,9 +242,29 @@ function formatReport(report: EvaluationReport, run: Replay): string {
   if (report.falsePositivesPer1000RunningHours !== null) {
     text += `false positives per 1000 running hours: ${report.falsePositivesPer1000RunningHours.toFixed(3)}\n`;
   }
+  text += falsePositivesByType(report);
   const rate = run.seconds > 0 ? Math.round(run.samples / run.seconds) : 0;
   text += `throughput: ${run.samples} samples in ${run.seconds.toFixed(1)} s = ${rate} samples/s (simulation + analytics)\n`;
   return text;
+}
+
+/** False-positive episodes per alarm type (warnings/alarms) and the pumps they came from: what to tune. */
+function falsePositivesByType(report: EvaluationReport): string {
+  const byType = new Map<string, { warnings: number; alarms: number; pumps: Set<string> }>();
+  for (const e of report.falsePositives) {
+    const t = byType.get(e.type) ?? { warnings: 0, alarms: 0, pumps: new Set<string>() };
+    if (e.severity === "alarm") t.alarms++;
+    else t.warnings++;
+    t.pumps.add(e.deviceId);
+    byType.set(e.type, t);
+  }
+  const rows = [...byType].sort((a, b) => b[1].warnings + b[1].alarms - (a[1].warnings + a[1].alarms));
+  return rows
+    .map(
+      ([type, t]) =>
+        `  ${type}: ${t.warnings} warnings, ${t.alarms} alarms on ${[...t.pumps].sort().join(", ")}\n`,
+    )
+    .join("");
 }
 
 function typeRow(t: FaultTypeScore): string[] {

@@ -727,10 +727,13 @@ export class ForecastEngine {
 
   // ── oil (F2) ──────────────────────────────────────────────────────────────────────────────────
 
-  /** Steady-state oil-temperature residual: mean of the last 24 hourly medians, K (§4.8 F2). */
+  /**
+   * Steady-state oil-temperature residual: mean of the last 24 hourly medians, K (§4.8 F2); null
+   * until a full day of them exists, so one warm hour right after commissioning is not "ageing".
+   */
   private oilResidual(): number | null {
     const pts = this.s.pts.oilRes.slice(-24);
-    return pts.length > 0 ? pts.reduce((a, p) => a + p.y, 0) / pts.length : null;
+    return pts.length >= 24 ? pts.reduce((a, p) => a + p.y, 0) / pts.length : null;
   }
 
   /** §4.8 F2: warning at > 90 % life used or residual > +3 K; alarm at > 100 % or > +8 K. */

@@ -133,10 +133,12 @@ export function buildDefaultRules(model: ModelName | null): RuleDef[] {
       offDelaySec: 120,
       deadband: round(0.02 * pElRated),
     }),
+    // Vibration RMS is noisy (±5 % per reading) and bearing trends are slow: a longer on-delay and a
+    // 30-min off-delay keep a value hovering at the limit from chattering.
     base("vibrationHigh", "vibration", "high", vibWarn, LIMITS.vibrationCD, {
-      onDelaySec: 60,
-      offDelaySec: 120,
-      deadband: 0.2,
+      onDelaySec: 300,
+      offDelaySec: 1800,
+      deadband: 0.3,
     }),
     base("exhaustPressureHigh", "exhaustPressure", "high", exWarn, exAlarm, {
       onDelaySec: 60,
