@@ -128,12 +128,14 @@ const TRIGGER_PRIORS: Readonly<Record<string, Readonly<Record<string, number>>>>
   "rule:exhaustPressureHigh": { F1: 0.5 },
   "forecast:exhaustFilter": { F1: 0.5 },
   "rule:oilTemperatureRise": { F4: 0.4, F3: 0.1 },
-  "rule:oilTemperatureHigh": { F4: 0.2, F3: 0.2, F2: 0.1 },
+  "rule:oilTemperatureHigh": { F4: 0.3, F3: 0.2, F2: 0.1 },
   "rule:motorTemperatureHigh": { F10: 0.3, F4: 0.2 },
   "rule:motorCurrentHigh": { F10: 0.5 },
   "rule:powerHigh": { F10: 0.4, F8: 0.1 },
-  "rule:vibrationHigh": { F7: 0.4, F8: 0.1 },
-  "forecast:bearing": { F7: 0.5 },
+  // Rising vibration is a bearing (F7) or deposits (F8); the power residual tells them apart.
+  "rule:vibrationHigh": { F7: 0.3, F8: 0.2 },
+  "forecast:bearing": { F7: 0.3, F8: 0.2 },
+  "anomaly:inletStep": { F6: 0.5 },
   "forecast:oil": { F2: 0.5 },
 };
 
@@ -181,10 +183,14 @@ function result(code: string, confidence: number, action = FAULT_ACTIONS[code]!)
   return { code, cause: FAULT_NAMES[code]!, confidence: c, action };
 }
 
-/** A `sensor:<signal>` trigger: spikes when that residual is extreme, drift when moderate, else stuck. */
-function sensorDiagnosis(signal: string, z: Record<string, number>): Diagnosis {
+/**
+ * A `sensor:<signal>` trigger: spikes when that residual is extreme, drift when moderate, else stuck.
+ * `sensor:<signal>:S1` / `:S2` name the finding of the sanity checks directly.
+ */
+function sensorDiagnosis(spec: string, z: Record<string, number>): Diagnosis {
+  const [signal = spec, named] = spec.split(":");
   const zi = Math.abs(z[signal] ?? 0);
-  const code = zi >= 8 ? "S2" : zi >= 3 ? "S3" : "S1";
+  const code = named === "S1" || named === "S2" ? named : zi >= 8 ? "S2" : zi >= 3 ? "S3" : "S1";
   return result(code, 0.7, `${signal}: ${FAULT_ACTIONS[code]}`);
 }
 
@@ -209,5 +215,22 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
       bestScore,
       `Cold start: ${FAULT_ACTIONS.F10!} Let the pump warm up before loading it.`,
     );
-  return result(best, best === "unknown" ? 0 : bestScore);
+  if (best === "unknown") return priorOnly(priors);
+  return result(best, bestScore);
+}
+
+/**
+ * No residual pattern to go by (e.g. before the pump's normal is learned): the alarm type's own
+ * most likely cause, with its prior as the confidence, rather than "unknown".
+ */
+function priorOnly(priors: Readonly<Record<string, number>>): Diagnosis {
+  let best = "unknown";
+  let bestPrior = 0;
+  for (const [code, p] of Object.entries(priors)) {
+    if (p > bestPrior) {
+      best = code;
+      bestPrior = p;
+    }
+  }
+  return result(best, bestPrior);
 }

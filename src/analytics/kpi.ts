@@ -239,7 +239,7 @@ export interface KpiPeriod {
   energyKwh: number;
   /** kWh per m³ of gas at inlet conditions (§3); null when no gas was pumped (or model unknown). */
   specificEnergyKwhPerM3: number | null;
-  /** Starts per operating hour; null without operating hours. */
+  /** Starts per hour of data (clock hours, like the motor's permissible start rate); null without data. */
   startsPerHour: number | null;
   /** Most starts of one pump in one UTC hour (the permissible start rate is a per-motor limit). */
   maxStartsInAnHour: number;
@@ -415,7 +415,7 @@ function toPeriod(deviceId: string, p: Period, b: Bucket, from: number, to: numb
     availability: ratio(b.covered - b.down, b.covered),
     energyKwh: b.energy,
     specificEnergyKwhPerM3: ratio(b.energy, b.gas),
-    startsPerHour: ratio(b.starts, operatingHours),
+    startsPerHour: ratio(b.starts, h(b.covered)),
     maxStartsInAnHour: b.maxStarts,
     hoursInBand: Object.fromEntries(BAND_LABELS.map((l, i) => [l, h(b.bands[i]!)])) as Record<
       BandLabel,

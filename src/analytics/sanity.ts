@@ -44,6 +44,8 @@ export const DEFAULT_SANITY: Readonly<SanityOptions> = {
 export interface SanityTransition {
   signal: string;
   kind: "raise" | "clear";
+  /** Fault catalogue code of the finding: S1 stuck, S2 spikes. */
+  fault: "S1" | "S2";
   message: string;
 }
 
@@ -103,7 +105,12 @@ export class SensorSanity {
       t.sameCount = 0;
       if (t.stuck && v !== t.last) {
         t.stuck = false;
-        out.push({ signal, kind: "clear", message: `${LABEL[signal]} sensor reads changing values again` });
+        out.push({
+          signal,
+          kind: "clear",
+          fault: "S1",
+          message: `${LABEL[signal]} sensor reads changing values again`,
+        });
       }
       return;
     }
@@ -113,6 +120,7 @@ export class SensorSanity {
       out.push({
         signal,
         kind: "raise",
+        fault: "S1",
         message: `${LABEL[signal]} has read exactly ${v} for ${Math.round((ts - t.sameSince) / 60_000)} min while the pump runs: sensor stuck or disconnected — check the sensor and its cable`,
       });
     }
@@ -140,6 +148,7 @@ export class SensorSanity {
       out.push({
         signal,
         kind: "raise",
+        fault: "S2",
         message: `${LABEL[signal]} shows ${lastHour} implausible spikes within an hour: loose contact or interference — check the sensor, its cable and shielding`,
       });
     } else if (t.spiking && t.spikes.length === 0) {
@@ -147,6 +156,7 @@ export class SensorSanity {
       out.push({
         signal,
         kind: "clear",
+        fault: "S2",
         message: `${LABEL[signal]}: no spikes for ${this.#o.spikeQuietMs / 3_600_000} h`,
       });
     }

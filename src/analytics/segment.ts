@@ -42,6 +42,14 @@ export interface SegmentOptions {
   loadPowerFraction: number;
   /** Rated power, kW (default: from the model; 0 = unknown). */
   ratedPowerKw: number;
+  /**
+   * Ultimate pressure of the model, hPa (0 = unknown). For a known model, loaded also when the inlet
+   * is more than `loadMinHpa` above it — throughput Q ∝ p_in − p_ult (§6.3 E1), so 10 hPa is ≈ 1 % of
+   * the reference throughput. A pump held at a working pressure (continuous duty) has a running base
+   * near that pressure, yet moves gas all the time.
+   */
+  ultimateHpa: number;
+  loadMinHpa: number;
   /** The running base pressure relaxes upwards by a factor e per this much running time, s. */
   baseRelaxSec: number;
 }
@@ -67,6 +75,8 @@ export function defaultSegmentOptions(model: ModelName | null): SegmentOptions {
     loadFactor: 10,
     loadPowerFraction: 0.6,
     ratedPowerKw: p ? p.pRatedKw : 0,
+    ultimateHpa: p ? p.pUltHpa : 0,
+    loadMinHpa: 10,
     baseRelaxSec: 6 * 3600,
   };
 }
@@ -186,6 +196,7 @@ export class Segmenter {
   private isLoaded(inlet: number, power: number | undefined): boolean {
     const o = this.options;
     if (inlet > o.loadFactor * this.base) return true;
+    if (o.ultimateHpa > 0 && inlet - o.ultimateHpa > o.loadMinHpa) return true;
     return o.ratedPowerKw > 0 && power !== undefined && power > o.loadPowerFraction * o.ratedPowerKw;
   }
 

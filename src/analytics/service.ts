@@ -56,6 +56,8 @@ interface Slot {
 }
 
 const REPLAY_PAGE = 20_000;
+/** Re-reads reach this far beyond the wall clock (ingest accepts timestamps slightly ahead). */
+const REPLAY_AHEAD_MS = 86_400_000;
 
 export class AnalyticsService {
   readonly #o: AnalyticsServiceOptions;
@@ -174,36 +176,49 @@ export class AnalyticsService {
 
   async #processDevice(deviceId: string, samples: Sample[]): Promise<void> {
     const slot = await this.#slot(deviceId);
-    const a = slot.analyzer;
-    if (this.#behind.delete(deviceId) || slot.replay) {
+    if (this.#behind.delete(deviceId)) {
+      // Some of its samples were not queued: everything since the last analysed one is in the
+      // store (ingest announces only committed samples), so re-read it all, queued ones included.
       slot.replay = false;
-      await this.#replay(
-        slot,
-        samples.reduce((m, s) => Math.min(m, s.ts), this.#now() + 1),
-      );
+      await this.#replay(slot, this.#now() + REPLAY_AHEAD_MS);
+    } else {
+      if (slot.replay) {
+        slot.replay = false;
+        await this.#replay(
+          slot,
+          samples.reduce((m, s) => Math.min(m, s.ts), this.#now() + 1),
+        );
+      }
+      samples.sort((x, y) => x.ts - y.ts);
+      await this.#run(slot, samples);
     }
-    samples.sort((x, y) => x.ts - y.ts);
-    await this.#run(slot, samples);
-    const last = samples.at(-1);
-    if (last) {
-      const status = a.status();
-      this.#o.bus.publish("values", { deviceId, ts: last.ts, values: status.values, state: status.state });
+    const status = slot.analyzer.status();
+    if (status.lastTs !== null) {
+      this.#o.bus.publish("values", {
+        deviceId,
+        ts: status.lastTs,
+        values: status.values,
+        state: status.state,
+      });
     }
   }
 
   /** Feeds samples (time order) to the pump's analyzer and applies the resulting transitions. */
   async #run(slot: Slot, samples: readonly Sample[]): Promise<void> {
     const transitions: AlarmTransition[] = [];
+    let analysed = 0;
     for (const s of samples) {
       try {
+        // A sample not newer than the last one analysed (already seen, e.g. re-read) is skipped.
+        if (s.ts > slot.analyzer.lastTs) analysed++;
         for (const t of slot.analyzer.process(s)) transitions.push(t);
       } catch (err) {
         this.errors++;
         this.#fail(err, "analyzer", slot.analyzer.deviceId);
       }
     }
-    this.processed += samples.length;
-    this.#o.metrics?.analyticsSamples.inc(samples.length);
+    this.processed += analysed;
+    this.#o.metrics?.analyticsSamples.inc(analysed);
     slot.dirty = true;
     await this.#apply(transitions);
   }
@@ -211,7 +226,7 @@ export class AnalyticsService {
   /** Re-reads stored samples between the analyzer's last sample and `before` (restart, backlog). */
   async #replay(slot: Slot, before: number): Promise<void> {
     const a = slot.analyzer;
-    const floor = before - this.#o.replayMaxMs;
+    const floor = Math.min(before, this.#now()) - this.#o.replayMaxMs;
     let from = Number.isFinite(a.lastTs) ? Math.max(a.lastTs + 1, floor) : floor;
     while (from < before) {
       const page = await this.#o.telemetry.querySamples(a.deviceId, from, before, REPLAY_PAGE);

@@ -208,7 +208,7 @@ describe("aggregateKpis", () => {
     close(r!.availability!, 11.5 / 12, 1e-12, "availability");
     assert.equal(r!.energyKwh, 11);
     close(r!.specificEnergyKwhPerM3!, 0.1, 1e-12, "specific energy");
-    close(r!.startsPerHour!, 17 / 11, 1e-12, "starts per hour");
+    close(r!.startsPerHour!, 17 / r!.coveredHours, 1e-12, "starts per hour of data");
     assert.equal(r!.maxStartsInAnHour, 7);
     assert.deepEqual(r!.hoursInBand, {
       "<1": 1,
