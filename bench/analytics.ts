@@ -19,10 +19,6 @@
  *
  * Progress goes to stderr; the last stdout line is the result as JSON.
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -31,6 +27,7 @@ import type { Sample } from "../src/core/sample.js";
 import { decodeTelemetry } from "../src/ingest/telemetry.js";
 import { batchSamples, createFleet } from "../src/sim/fleet.js";
 import { loadScenario } from "../src/sim/scenario.js";
+import { sourceVersion } from "./source-version.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -42,27 +39,6 @@ const { values: flags } = parseArgs({
   },
   strict: true,
 });
-
-/**
- * The code measured: git HEAD and a hash of src/analytics/*.ts as loaded (the working tree may
- * differ from HEAD while the analytics is being worked on).
- */
-function sourceVersion(): { head: string | null; analyticsSrc: string } {
-  const dir = fileURLToPath(new URL("../src/analytics/", import.meta.url));
-  const h = createHash("sha256");
-  for (const f of readdirSync(dir)
-    .filter((f) => f.endsWith(".ts"))
-    .sort()) {
-    h.update(f).update(readFileSync(join(dir, f)));
-  }
-  let head: string | null = null;
-  try {
-    head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", timeout: 5000 }).trim();
-  } catch {
-    head = null;
-  }
-  return { head, analyticsSrc: h.digest("hex").slice(0, 12) };
-}
 
 const version = sourceVersion();
 const days = Number(flags.days);

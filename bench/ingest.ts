@@ -23,8 +23,6 @@
  * Progress goes to stderr; the last stdout line is the result as JSON.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +42,7 @@ import {
   spawnServer,
   telemetryTopic,
 } from "../test/helpers/child.js";
+import { sourceVersion } from "./source-version.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -302,27 +301,6 @@ async function waitForAnalytics(server: ChildServer, dataDir: string, expected: 
   }
   const caughtUp = last.backlog === 0 && last.total >= expected;
   return { first, last, drainMs: caughtUp ? performance.now() - t0 : null };
-}
-
-/**
- * The code measured: git HEAD and a hash of src/analytics/*.ts as loaded (the working tree may
- * differ from HEAD while the analytics is being worked on).
- */
-function sourceVersion(): { head: string | null; analyticsSrc: string } {
-  const dir = fileURLToPath(new URL("../src/analytics/", import.meta.url));
-  const h = createHash("sha256");
-  for (const f of readdirSync(dir)
-    .filter((f) => f.endsWith(".ts"))
-    .sort()) {
-    h.update(f).update(readFileSync(join(dir, f)));
-  }
-  let head: string | null = null;
-  try {
-    head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", timeout: 5000 }).trim();
-  } catch {
-    head = null;
-  }
-  return { head, analyticsSrc: h.digest("hex").slice(0, 12) };
 }
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));

@@ -12,6 +12,7 @@ import type { Writable } from "node:stream";
 import { setImmediate as nextTick } from "node:timers/promises";
 import type { Sample } from "../core/sample.js";
 import {
+  batchSampleAt,
   createFleet,
   loadScenario,
   type MaintenanceAction,
@@ -170,25 +171,12 @@ function analyseBatch(batch: SimBatch, analyzer: AlarmAnalyzer): AlarmTransition
     for (; m < maintenance.length && maintenance[m]!.ts < ts; m++) {
       out.push(...analyzer.maintenance(maintenance[m]!.action!, maintenance[m]!.ts));
     }
-    const sample = sampleAt(batch, k);
+    const sample = batchSampleAt(batch, k);
     if (sample) out.push(...analyzer.process(sample));
   }
   for (; m < maintenance.length; m++)
     out.push(...analyzer.maintenance(maintenance[m]!.action!, maintenance[m]!.ts));
   return out;
-}
-
-/** Row k of a batch as a Sample, without the readings that dropped out; null when all did. */
-function sampleAt(batch: SimBatch, k: number): Sample | null {
-  const values: Record<string, number> = {};
-  let any = false;
-  for (let c = 0; c < batch.signals.length; c++) {
-    const v = batch.telemetry[c]![k]!;
-    if (Number.isNaN(v)) continue;
-    values[batch.signals[c]!] = v;
-    any = true;
-  }
-  return any ? { ts: batch.ts[k]!, values } : null;
 }
 
 /** Running hours of a batch, from the noise-free running fraction. */

@@ -82,16 +82,13 @@ function emptyHour(deviceId: string, hour: number): KpiHour {
   };
 }
 
-/** What one sample contributes over its whole interval, before splitting across hours. */
-interface Contribution {
-  coveredS: number;
-  runningS: number;
-  loadS: number;
-  downS: number;
-  energyKwh: number;
-  gasM3: number;
+/**
+ * What one sample contributes over its whole interval, before splitting across hours: the hour's
+ * integrals but starts and bandS, and the pressure band its running time counts in.
+ */
+type Contribution = Pick<KpiHour, "coveredS" | "runningS" | "loadS" | "downS" | "energyKwh" | "gasM3"> & {
   band: number | null;
-}
+};
 
 /** Serialised state of a {@link KpiAccumulator}. */
 export interface KpiAccumulatorState {

@@ -12,18 +12,14 @@
  * Pure: time only from sample timestamps; JSON round trip through toJSON/fromJSON.
  */
 import type { Sample } from "../core/sample.js";
+import { RESIDUAL_SIGNALS } from "./baseline.js";
 import type { Segment } from "./types.js";
 
-/** Signals that always carry measurement noise while the pump runs. */
-export const SANITY_SIGNALS = [
-  "inletPressure",
-  "exhaustPressure",
-  "oilTemperature",
-  "motorTemperature",
-  "motorCurrent",
-  "power",
-  "vibration",
-] as const;
+/**
+ * Signals that always carry measurement noise while the pump runs: the pump's health signals, the
+ * same list (and order) as the residual models' RESIDUAL_SIGNALS.
+ */
+export const SANITY_SIGNALS = RESIDUAL_SIGNALS;
 
 export interface SanityOptions {
   stuckMs: number;

@@ -177,17 +177,23 @@ function backfillAsset(a: SimAsset, n: number, stepMs: number): SimBatch {
 export function batchSamples(batch: SimBatch): Sample[] {
   const out: Sample[] = [];
   for (let k = 0; k < batch.length; k++) {
-    const values: Record<string, number> = {};
-    let any = false;
-    for (let c = 0; c < batch.signals.length; c++) {
-      const v = batch.telemetry[c]![k]!;
-      if (Number.isNaN(v)) continue;
-      values[batch.signals[c]!] = v;
-      any = true;
-    }
-    if (any) out.push({ ts: batch.ts[k]!, values });
+    const sample = batchSampleAt(batch, k);
+    if (sample) out.push(sample);
   }
   return out;
+}
+
+/** Row k of a batch as a Sample, without the readings that were lost; null when all were. */
+export function batchSampleAt(batch: SimBatch, k: number): Sample | null {
+  const values: Record<string, number> = {};
+  let any = false;
+  for (let c = 0; c < batch.signals.length; c++) {
+    const v = batch.telemetry[c]![k]!;
+    if (Number.isNaN(v)) continue;
+    values[batch.signals[c]!] = v;
+    any = true;
+  }
+  return any ? { ts: batch.ts[k]!, values } : null;
 }
 
 function toSchedule(s: DutyConfig["schedule"]): Schedule | undefined {

@@ -7,7 +7,8 @@
  * - Live: `asset.read(ts)`, `fleet.readAll(ts)`; `SimClock` / `AcceleratedSource` for ×N runs;
  *   ground truth through a `TruthSink` (`JsonlTruthSink` writes files).
  * - Backfill: `fleet.backfill({ to })` yields columnar `SimBatch`es with ground truth;
- *   `batchSamples(batch)` converts to Samples; `writeBackfill(fleet, dir, { to })` writes JSON Lines.
+ *   `batchSamples(batch)` converts to Samples (`batchSampleAt(batch, k)`: one row);
+ *   `writeBackfill(fleet, dir, { to })` writes JSON Lines.
  */
 export type { MaintenanceSpec } from "./asset.js";
 export { SimAsset } from "./asset.js";
@@ -16,6 +17,7 @@ export { FAULT_CATALOGUE, FAULT_TYPES, type FaultType } from "./faults.js";
 export { JsonlTruthSink, writeBackfill } from "./files.js";
 export {
   type BackfillOptions,
+  batchSampleAt,
   batchSamples,
   createFleet,
   Fleet,

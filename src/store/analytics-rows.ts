@@ -154,6 +154,15 @@ export function alarmEventFromRow(r: AlarmEventRow): AlarmEvent {
   };
 }
 
+/** An alarm_events row joined with its alarm's device_id and type (`AnalyticsStore.alarmEvents`). */
+export type DeviceAlarmEventRow = AlarmEventRow & { device_id: string; type: string };
+
+export function deviceAlarmEventFromRow(
+  r: DeviceAlarmEventRow,
+): AlarmEvent & { deviceId: string; type: string } {
+  return { ...alarmEventFromRow(r), deviceId: r.device_id, type: r.type };
+}
+
 /** A first raise of (device, type): one occurrence, active and unacknowledged. */
 export function newAlarm(r: AlarmRaise): Omit<AlarmRecord, "id"> {
   return {

@@ -47,6 +47,10 @@ describe("simulated fleets over the real protocol", () => {
         const full = (await s.api(`/api/devices/${d.id}`)).body;
         assert.equal(full.registrationPayload.simulated, true);
         assert.match(full.serial, /^SIM-/);
+        // Analytics see the pump model from the first sample on (its limits and physics).
+        const analytics = (await s.api(`/api/devices/${d.id}/analytics`)).body;
+        assert.equal(analytics.model, full.model, `${d.id} analysed as its model`);
+        assert.ok(full.model, `${d.id} has a model`);
       }
       // The accelerated run starts in the past (×60 catching up with the wall clock): no future stamps.
       const samples = (await s.api("/api/devices/af-rv-04/telemetry")).body.samples as { ts: string }[];

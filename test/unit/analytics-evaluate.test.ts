@@ -14,6 +14,16 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const T0 = Date.parse("2026-01-05T00:00:00Z");
 
+/** The issue's six numbers, in the order of `EvaluationSummary` and of the command's JSON line. */
+const SUMMARY_KEYS = [
+  "slowFaultRecall",
+  "slowFaultLeadMet",
+  "fastFaultsBeforeTrip",
+  "falseWarningsPerPumpQuarter",
+  "falseAlarmsPerPumpYear",
+  "diagnosisAccuracy",
+];
+
 function alarm(
   deviceId: string,
   ts: number,
@@ -158,14 +168,7 @@ describe("scoreAlarms", () => {
         ["F4b", 1, 1, 1],
       ],
     );
-    assert.deepEqual(Object.keys(report.summary), [
-      "slowFaultRecall",
-      "slowFaultLeadMet",
-      "fastFaultsBeforeTrip",
-      "falseWarningsPerPumpQuarter",
-      "falseAlarmsPerPumpYear",
-      "diagnosisAccuracy",
-    ]);
+    assert.deepEqual(Object.keys(report.summary), SUMMARY_KEYS);
     const s = report.summary;
     assert.equal(s.slowFaultRecall, 0.5);
     assert.equal(s.slowFaultLeadMet, 0.5);
@@ -246,14 +249,7 @@ describe("pumpwatch evaluate", () => {
     assert.match(out.text(), /^F4b\s+coolingFailure\s+1\s/m);
     assert.match(out.text(), /samples\/s/);
     const summary = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(summary), [
-      "slowFaultRecall",
-      "slowFaultLeadMet",
-      "fastFaultsBeforeTrip",
-      "falseWarningsPerPumpQuarter",
-      "falseAlarmsPerPumpYear",
-      "diagnosisAccuracy",
-    ]);
+    assert.deepEqual(Object.keys(summary), SUMMARY_KEYS);
     assert.equal(summary["slowFaultRecall"], null);
     assert.equal(typeof summary["falseWarningsPerPumpQuarter"], "number");
   });

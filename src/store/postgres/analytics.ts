@@ -8,6 +8,8 @@ import {
   checkComment,
   checkShelve,
   DEFAULT_ALARM_LIMIT,
+  type DeviceAlarmEventRow,
+  deviceAlarmEventFromRow,
   KPI_SUMS,
   type KpiHourRow,
   kpiHourFromRow,
@@ -194,13 +196,13 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
     fromMs: number,
     toMs: number,
   ): Promise<(AlarmEvent & { deviceId: string; type: string })[]> {
-    const { rows } = await this.#db.query<AlarmEventRow & { device_id: string; type: string }>(
+    const { rows } = await this.#db.query<DeviceAlarmEventRow>(
       `SELECT e.*, a.device_id, a.type FROM alarm_events e JOIN alarms a ON a.id = e.alarm_id
        WHERE e.ts >= $1 AND e.ts < $2 AND ($3::text[] IS NULL OR a.device_id = ANY($3::text[]))
        ORDER BY e.ts, e.id`,
       [fromMs, toMs, deviceIds ? [...deviceIds] : null],
     );
-    return rows.map((r) => ({ ...alarmEventFromRow(r), deviceId: r.device_id, type: r.type }));
+    return rows.map(deviceAlarmEventFromRow);
   }
 
   async addMaintenance(

@@ -8,6 +8,8 @@ import {
   checkComment,
   checkShelve,
   DEFAULT_ALARM_LIMIT,
+  type DeviceAlarmEventRow,
+  deviceAlarmEventFromRow,
   KPI_SUMS,
   type KpiHourRow,
   kpiHourFromRow,
@@ -210,8 +212,8 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
         `SELECT e.*, a.device_id, a.type FROM alarm_events e JOIN alarms a ON a.id = e.alarm_id
          WHERE e.ts >= ? AND e.ts < ? ${devices} ORDER BY e.ts, e.id`,
       )
-      .all(...args) as (AlarmEventRow & { device_id: string; type: string })[];
-    return rows.map((r) => ({ ...alarmEventFromRow(r), deviceId: r.device_id, type: r.type }));
+      .all(...args) as DeviceAlarmEventRow[];
+    return rows.map(deviceAlarmEventFromRow);
   }
 
   async addMaintenance(
