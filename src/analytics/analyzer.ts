@@ -54,10 +54,12 @@ export interface AnalyzerOptions {
 }
 
 const HOUR = 3_600_000;
-const INLET_STEP_MS = 15 * 60_000;
+const INLET_STEP_MS = 10 * 60_000;
 /** A stop this soon after a rule alarm counts as a trip even if the alarm has cleared meanwhile. */
 const TRIP_WINDOW_MS = 10 * 60_000;
-const INLET_STEP_Z = 4;
+const INLET_STEP_Z = 2.5;
+/** …compared with the hour before it. */
+const INLET_REFERENCE_MS = 60 * 60_000;
 
 /** Which forecasts a maintenance action resets (pump-domain.md §6.8). */
 const FORECASTS_RESET_BY: Readonly<Record<MaintenanceAction, readonly ForecastId[]>> = {
@@ -126,7 +128,10 @@ export class PumpAnalyzer {
   #anomalyDrivers: string[] = [];
   #anomalySince = Number.NaN;
   #anomalyQuietSince = Number.NaN;
-  #inletHighSince = Number.NaN;
+  /** Inlet residual z over the last INLET_STEP_MS + INLET_REFERENCE_MS: [ts, z]. */
+  #inletWindow: [number, number][] = [];
+  /** Since when the inlet step condition holds (NaN: it does not). */
+  #inletStepSince = Number.NaN;
   /** The latest limit rule raised at alarm severity (trip detection). */
   #lastRuleAlarm: { type: string; ts: number; message: string; signals: string[] } | null = null;
   #lastForecastHour = Number.NaN;
@@ -473,33 +478,50 @@ export class PumpAnalyzer {
     if (!this.#active.has("anomaly")) return;
     if (Number.isNaN(this.#anomalyQuietSince)) this.#anomalyQuietSince = ts;
     if (ts - this.#anomalyQuietSince >= this.#offDelayMs) {
+      this.#anomalyQuietSince = Number.NaN;
       out.push(this.#clear("anomaly", ts, "operating pattern back to normal"));
     }
   }
 
   /**
    * A step in the base inlet pressure — a leak or more process gas (§4.8 F6: "step > 3σ persisting
-   * 15 min") — is reported after 15 minutes as an `anomaly` without waiting for the multivariate
-   * monitor's longer on-delay. The z limit is 4, not 3: healthy process variation stays below 4σ
-   * (docs/analytics.md) but not always below 3σ for a quarter of an hour.
+   * 15 min") — is reported as an `anomaly` without waiting for the multivariate monitor's longer
+   * on-delay: the inlet residual's mean over `INLET_STEP_MS` lies `INLET_STEP_Z` σ above its mean over
+   * the hour before, in a process that was steady in that hour (σ of z below 1), and this holds for
+   * another `INLET_STEP_MS`. Cyclic
+   * duties (packaging), whose inlet readings swing from minute to minute, are left to the monitor.
    */
   #inletStep(res: Residuals, ts: number, out: AlarmTransition[]): void {
     const z = res.z["inletPressure"];
     if (z === undefined) return;
-    if (!(z > INLET_STEP_Z)) {
-      this.#inletHighSince = Number.NaN;
+    const w = this.#inletWindow;
+    w.push([ts, z]);
+    while (w.length > 0 && w[0]![0] <= ts - 2 * INLET_STEP_MS - INLET_REFERENCE_MS) w.shift();
+    if (this.#active.has("anomaly") || ts - w[0]![0] < 0.9 * (INLET_STEP_MS + INLET_REFERENCE_MS)) return;
+    const since = Number.isNaN(this.#inletStepSince) ? ts : this.#inletStepSince;
+    const recent = w.filter(([t]) => t > since - INLET_STEP_MS).map(([, x]) => x);
+    const before = w.filter(([t]) => t <= since - INLET_STEP_MS).map(([, x]) => x);
+    if (recent.length < 5 || before.length < 20) return;
+    const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
+    const m0 = mean(before);
+    const sd0 = Math.sqrt(mean(before.map((x) => (x - m0) ** 2)));
+    const step = mean(recent) - m0;
+    if (sd0 >= 1 || step <= INLET_STEP_Z || Math.min(...recent) - m0 <= 1) {
+      this.#inletStepSince = Number.NaN;
       return;
     }
-    if (Number.isNaN(this.#inletHighSince)) this.#inletHighSince = ts;
-    if (this.#active.has("anomaly") || ts - this.#inletHighSince < INLET_STEP_MS) return;
+    // The step must hold for another INLET_STEP_MS: a passing surge of process gas does not.
+    if (Number.isNaN(this.#inletStepSince)) this.#inletStepSince = ts;
+    if (ts - this.#inletStepSince < INLET_STEP_MS) return;
     const excess = res.residual["inletPressure"] ?? 0;
-    this.#anomalySince = this.#inletHighSince;
+    this.#anomalySince = this.#inletStepSince - INLET_STEP_MS;
+    this.#anomalyQuietSince = Number.NaN;
     out.push(
       this.#raise(
         "anomaly",
         "warning",
         ts,
-        `inlet pressure ${excess.toFixed(1)} hPa above this pump's normal for ${formatDuration(ts - this.#inletHighSince)}: a leak or more process gas`,
+        `inlet pressure stepped up ${formatDuration(ts - this.#anomalySince)} ago, now ${excess.toFixed(1)} hPa above this pump's normal: a leak or more process gas`,
         ["inletPressure"],
         "anomaly:inletStep",
       ),
