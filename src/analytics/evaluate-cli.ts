@@ -231,9 +231,23 @@ function formatReport(report: EvaluationReport, run: Replay): string {
     text += `false positives per 1000 running hours: ${report.falsePositivesPer1000RunningHours.toFixed(3)}\n`;
   }
   text += falsePositivesByType(report);
+  text += shortfalls(report, run.startMs);
   const rate = run.seconds > 0 ? Math.round(run.samples / run.seconds) : 0;
   text += `throughput: ${run.samples} samples in ${run.seconds.toFixed(1)} s = ${rate} samples/s (simulation + analytics)\n`;
   return text;
+}
+
+/** Events missed or warned later than their target, with the pump: where to look first. */
+function shortfalls(report: EvaluationReport, startMs: number): string {
+  const day = (t: number | null) => (t === null ? "–" : `day ${((t - startMs) / DAY).toFixed(1)}`);
+  return report.events
+    .filter((e) => e.window !== null && (!e.detected || e.leadMet === false))
+    .map((e) =>
+      e.detected
+        ? `  late:   ${e.key} ${e.assetId}: lead ${fmtDuration(e.leadMs)} (failure ${day(e.failure)})\n`
+        : `  missed: ${e.key} ${e.assetId}: detectable ${day(e.detectable)}, failure ${day(e.failure)}\n`,
+    )
+    .join("");
 }
 
 /** False-positive episodes per alarm type (warnings/alarms) and the pumps they came from: what to tune. */
