@@ -8,7 +8,7 @@
  * harness (`pumpwatch evaluate`) and in tests, so what is scored is what runs.
  *
  * Alarm types (one alarm per pump and type, src/analytics/types.ts): `rule:<ruleId>`, `anomaly`,
- * `forecast:<id>`, `offline`, `sensor:<signal>`.
+ * `forecast:<id>`, `trip`, `offline`, `sensor:<signal>`.
  */
 import type { Sample } from "../core/sample.js";
 import { MODEL_NAMES, type ModelName } from "../sim/models.js";
@@ -54,11 +54,13 @@ export interface AnalyzerOptions {
 }
 
 const HOUR = 3_600_000;
-const INLET_STEP_MS = 10 * 60_000;
 /** A stop this soon after a rule alarm counts as a trip even if the alarm has cleared meanwhile. */
 const TRIP_WINDOW_MS = 10 * 60_000;
+/** Inlet step (leak): the inlet residual over this long… */
+const INLET_STEP_MS = 10 * 60_000;
+/** …lies this many σ above its mean over… */
 const INLET_STEP_Z = 2.5;
-/** …compared with the hour before it. */
+/** …the hour before. */
 const INLET_REFERENCE_MS = 60 * 60_000;
 
 /** Which forecasts a maintenance action resets (pump-domain.md §6.8). */

@@ -142,7 +142,7 @@ export class AnalyticsService {
 
   /** Resolves when everything queued so far has been processed. */
   async drain(): Promise<void> {
-    while (this.#running || this.#queue.size > 0 || this.#behind.size > 0) {
+    while (!this.#closed && (this.#running || this.#queue.size > 0 || this.#behind.size > 0)) {
       this.#kick();
       await this.#running;
     }
@@ -164,8 +164,10 @@ export class AnalyticsService {
       this.#queue.delete(deviceId);
       this.#queued -= samples.length;
       this.#o.metrics?.analyticsBacklog.set(this.#queued);
+      // Taken off both lists before the work: a pump whose analytics fail cannot spin the loop.
+      const behind = this.#behind.delete(deviceId);
       try {
-        await this.#processDevice(deviceId, samples);
+        await this.#processDevice(deviceId, samples, behind);
       } catch (err) {
         this.#fail(err, "analytics", deviceId);
       }
@@ -174,9 +176,9 @@ export class AnalyticsService {
     }
   }
 
-  async #processDevice(deviceId: string, samples: Sample[]): Promise<void> {
+  async #processDevice(deviceId: string, samples: Sample[], behind: boolean): Promise<void> {
     const slot = await this.#slot(deviceId);
-    if (this.#behind.delete(deviceId)) {
+    if (behind) {
       // Some of its samples were not queued: everything since the last analysed one is in the
       // store (ingest announces only committed samples), so re-read it all, queued ones included.
       slot.replay = false;
@@ -245,8 +247,22 @@ export class AnalyticsService {
     if (have && have.analyzer.model === model) return have;
     let analyzer: PumpAnalyzer | undefined;
     if (have) {
-      // The pump's model was set or changed: analyse it as what it is from now on.
+      // The pump's model was set or changed: analyse it as what it is from now on; what the old
+      // analysis held active ends with it.
       analyzer = new PumpAnalyzer({ deviceId, model });
+      const ts = this.#now();
+      await this.#apply(
+        have.analyzer.activeAlarms().map(({ type, severity }) => ({
+          deviceId,
+          type,
+          kind: "clear" as const,
+          severity,
+          ts,
+          message: `pump model changed to ${model ?? "unknown"}: analysis restarted`,
+          signals: [],
+          diagnosis: null,
+        })),
+      );
     } else {
       const saved = await this.#o.store.loadAnalyzerState(deviceId);
       if (saved) {
@@ -409,7 +425,7 @@ export class AnalyticsService {
 
   /** Waits until the device's queued samples are processed. */
   async drainDevice(deviceId: string): Promise<void> {
-    while (this.#queue.has(deviceId) || this.#behind.has(deviceId)) {
+    while (!this.#closed && (this.#queue.has(deviceId) || this.#behind.has(deviceId))) {
       this.#kick();
       await this.#running;
     }

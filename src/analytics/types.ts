@@ -72,9 +72,9 @@ export type { AlarmSeverity };
  * per (pump, type); `raise` on an active alarm changes its severity/message (escalation or
  * de-escalation), `clear` ends the episode.
  *
- * Alarm types: `rule:<ruleId>` (limit rules), `anomaly` (multivariate residual detector),
- * `forecast:<forecastId>` (predicted limit crossing), `offline` (box silent), `sensor:<signal>`
- * (sensor sanity).
+ * Alarm types: `rule:<ruleId>` (limit rules), `anomaly` (multivariate residual detector, inlet
+ * steps), `forecast:<forecastId>` (predicted limit crossing), `trip` (stopped by its own protection
+ * during an alarm), `offline` (box silent), `sensor:<signal>` (sensor sanity).
  */
 export interface AlarmTransition {
   deviceId: string;

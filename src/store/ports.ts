@@ -237,7 +237,7 @@ export type AlarmSeverity = "warning" | "alarm";
 export interface AlarmRecord {
   id: number;
   deviceId: string;
-  /** `rule:<ruleId>`, `anomaly`, `forecast:<id>`, `offline`, `sensor:<signal>` (src/analytics/types.ts). */
+  /** `rule:<ruleId>`, `anomaly`, `forecast:<id>`, `trip`, `offline`, `sensor:<signal>` (src/analytics/types.ts). */
   type: string;
   severity: AlarmSeverity;
   active: boolean;
