@@ -20,6 +20,7 @@ import { startHousekeeping } from "./store/housekeeping.js";
 import type { Stores } from "./store/ports.js";
 import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
+import { PERSONAL_FIELDS } from "./tenancy/privacy.js";
 
 /** A running pumpwatch, as `pumpwatch start` and the end-to-end tests hold it. */
 export interface Running {
@@ -180,6 +181,12 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   };
   const app = buildApp({
     tls: material,
+    privacy: {
+      operator: config.operator,
+      retention: config.retention,
+      exportGraceDays: config.exportGraceDays,
+      personalFields: PERSONAL_FIELDS,
+    },
     log,
     metrics,
     ready: () => ready,

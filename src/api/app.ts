@@ -1,12 +1,16 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "../core/log.js";
 import type { Metrics } from "../core/metrics.js";
+import type { PrivacyInput } from "../tenancy/privacy.js";
 import { type DeviceRoutesDeps, deviceRoutes } from "./device-routes.js";
 import { installErrorHandler } from "./errors.js";
 import { type OperatorRoutesDeps, operatorRoutes } from "./operator-routes.js";
+import { privacyRoute } from "./privacy-route.js";
 
 export interface AppDeps {
   tls: { key: string; cert: string };
+  /** Input of the privacy information (what this installation holds and for how long). */
+  privacy: Omit<PrivacyInput, "locale">;
   log: Logger;
   metrics: Metrics;
   device: DeviceRoutesDeps;
@@ -39,6 +43,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
+  privacyRoute(app, deps.privacy);
   app.register(operatorRoutes(deps.operator), { prefix: "/api" });
   app.register(deviceRoutes(deps.device));
   return app;

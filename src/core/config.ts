@@ -68,6 +68,16 @@ export const configSchema = z
         dedupDays: z.number().int().min(1).default(30),
       })
       .default({}),
+    /** Who runs this installation: named as controller and provider in the privacy information. */
+    operator: z
+      .object({
+        name: z.string().min(1).default("The operator of this pumpwatch installation"),
+        address: z.string().min(1).default("(set operator.address in the configuration)"),
+        contact: z.string().min(1).default("(set operator.contact in the configuration)"),
+      })
+      .default({}),
+    /** Days a terminated customer's data stays available for export before it is deleted. */
+    exportGraceDays: z.number().int().min(0).default(30),
     /** Retention for companies without their own (set per company through the API). */
     retention: z
       .object({
@@ -128,6 +138,7 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     limits: { ...a.limits, ...b.limits },
     retention: { ...a.retention, ...b.retention },
     analytics: { ...a.analytics, ...b.analytics },
+    operator: { ...a.operator, ...b.operator },
   };
 }
 
