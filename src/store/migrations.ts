@@ -316,4 +316,163 @@ export const MIGRATIONS: readonly Migration[] = [
       },
     ],
   },
+  {
+    name: "tenancy: companies, users, sessions, API and one-time tokens, contracts, audit log, jobs",
+    // TenancyStore (docs/storage.md#tenancy). Personal data are exactly users.email, phone and
+    // postal_address; email_key (the e-mail in lower case, set by the store) carries the case-insensitive
+    // uniqueness. Tokens are stored as SHA-256 hashes only. Sessions, API tokens and one-time tokens
+    // reference their user, so erasing a user must delete them first (the store does, in one
+    // transaction). audit_log has no foreign keys: its records outlive the users they name by id.
+    // Times are epoch ms (BIGINT on PostgreSQL); scopes, contract and payload are JSON text.
+    statements: [
+      {
+        sqlite: `CREATE TABLE companies (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     postal_address TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL)`,
+        postgres: `CREATE TABLE companies (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     postal_address TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL)`,
+      },
+      {
+        sqlite: `CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     company_id TEXT REFERENCES companies (id),
+     role TEXT NOT NULL,
+     email TEXT NOT NULL,
+     email_key TEXT NOT NULL UNIQUE,
+     phone TEXT,
+     postal_address TEXT,
+     password_hash TEXT,
+     failed_logins INTEGER NOT NULL,
+     locked_until INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL)`,
+        postgres: `CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     company_id TEXT REFERENCES companies (id),
+     role TEXT NOT NULL,
+     email TEXT NOT NULL,
+     email_key TEXT NOT NULL UNIQUE,
+     phone TEXT,
+     postal_address TEXT,
+     password_hash TEXT,
+     failed_logins INTEGER NOT NULL,
+     locked_until BIGINT,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL)`,
+      },
+      "CREATE INDEX users_company ON users (company_id)",
+      {
+        sqlite: `CREATE TABLE sessions (
+     hash TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL REFERENCES users (id),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL)`,
+        postgres: `CREATE TABLE sessions (
+     hash TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL REFERENCES users (id),
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     last_seen_at BIGINT NOT NULL)`,
+      },
+      "CREATE INDEX sessions_user ON sessions (user_id)",
+      "CREATE INDEX sessions_expires ON sessions (expires_at)",
+      {
+        sqlite: `CREATE TABLE api_tokens (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     user_id TEXT NOT NULL REFERENCES users (id),
+     name TEXT NOT NULL,
+     scopes TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     revoked_at INTEGER)`,
+        postgres: `CREATE TABLE api_tokens (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     user_id TEXT NOT NULL REFERENCES users (id),
+     name TEXT NOT NULL,
+     scopes TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT,
+     revoked_at BIGINT)`,
+      },
+      "CREATE INDEX api_tokens_user ON api_tokens (user_id)",
+      {
+        sqlite: `CREATE TABLE one_time_tokens (
+     hash TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     user_id TEXT NOT NULL REFERENCES users (id),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER)`,
+        postgres: `CREATE TABLE one_time_tokens (
+     hash TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     user_id TEXT NOT NULL REFERENCES users (id),
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     used_at BIGINT)`,
+      },
+      "CREATE INDEX one_time_tokens_user ON one_time_tokens (user_id)",
+      "CREATE INDEX one_time_tokens_expires ON one_time_tokens (expires_at)",
+      {
+        sqlite: `CREATE TABLE contracts (
+     company_id TEXT PRIMARY KEY REFERENCES companies (id),
+     id TEXT NOT NULL UNIQUE,
+     contract TEXT NOT NULL,
+     ends_at INTEGER)`,
+        postgres: `CREATE TABLE contracts (
+     company_id TEXT PRIMARY KEY REFERENCES companies (id),
+     id TEXT NOT NULL UNIQUE,
+     contract TEXT NOT NULL,
+     ends_at BIGINT)`,
+      },
+      "CREATE INDEX contracts_ends ON contracts (ends_at)",
+      {
+        sqlite: `CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     event TEXT NOT NULL,
+     target_type TEXT,
+     target_id TEXT,
+     company_id TEXT)`,
+        postgres: `CREATE TABLE audit_log (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     ts BIGINT NOT NULL,
+     actor TEXT NOT NULL,
+     event TEXT NOT NULL,
+     target_type TEXT,
+     target_id TEXT,
+     company_id TEXT)`,
+      },
+      "CREATE INDEX audit_log_ts ON audit_log (ts)",
+      "CREATE INDEX audit_log_company ON audit_log (company_id, ts)",
+      {
+        sqlite: `CREATE TABLE jobs (
+     key TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     run_at INTEGER NOT NULL,
+     payload TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     lease_until INTEGER)`,
+        postgres: `CREATE TABLE jobs (
+     key TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     run_at BIGINT NOT NULL,
+     payload TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     lease_until BIGINT)`,
+      },
+      "CREATE INDEX jobs_run_at ON jobs (run_at)",
+    ],
+  },
 ];

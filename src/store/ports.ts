@@ -1,4 +1,5 @@
 import type { Sample } from "../core/sample.js";
+import type { Contract } from "../tenancy/contract.js";
 /**
  * The store ports: the narrow interfaces every storage backend implements (SQLite is the embedded
  * default). Nothing outside `src/store/` sees SQL. All methods are asynchronous so that networked
@@ -387,9 +388,222 @@ export interface AnalyticsStore {
   ): Promise<KpiHourRecord[]>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Tenancy: companies, users, sessions, tokens, contracts, audit log, scheduled jobs (issue 6)
+
+/** Staff of the operator (users without a company). */
+export type OperatorRole = "operatorAdmin" | "serviceTechnician";
+/** Users of a customer company. */
+export type CompanyRole = "companyAdmin" | "companyUser";
+export type UserRole = OperatorRole | CompanyRole;
+
+/** A customer company: its name and postal address, nothing else. Times are epoch ms. */
+export interface Company {
+  id: string;
+  name: string;
+  /** Free text, lines separated by "\n". */
+  postalAddress: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * A user. The personal data are exactly `email`, `phone` and `postalAddress` (PERSONAL_FIELDS in
+ * src/tenancy/privacy.ts): no names or other personal fields. `companyId` null means operator staff,
+ * whose role is an OperatorRole; users of a company have a CompanyRole.
+ */
+export interface User {
+  id: string;
+  companyId: string | null;
+  role: UserRole;
+  /** As entered; unique ignoring case. */
+  email: string;
+  phone: string | null;
+  postalAddress: string | null;
+  /** Self-describing hash (src/auth/password.ts); null until the invitation is accepted. */
+  passwordHash: string | null;
+  failedLogins: number;
+  /** Login refused until this time; null when not locked. */
+  lockedUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewUser = Pick<User, "id" | "companyId" | "role" | "email"> &
+  Partial<Pick<User, "phone" | "postalAddress" | "passwordHash">>;
+
+export type UserPatch = Partial<
+  Pick<User, "role" | "phone" | "postalAddress" | "passwordHash" | "failedLogins" | "lockedUntil">
+>;
+
+/** A login session; only the SHA-256 of its token is stored. Revoking deletes it. */
+export interface Session {
+  hash: string;
+  userId: string;
+  createdAt: number;
+  expiresAt: number;
+  lastSeenAt: number;
+}
+
+/** An API token for integrations: hashed, scoped, revocable. `name` is a non-personal label. */
+export interface ApiToken {
+  /** Display id (not secret), e.g. "pwt_Ab3dEf9h" (src/auth/tokens.ts). */
+  id: string;
+  hash: string;
+  /** The user it acts for (its company and role bound what the scopes allow). */
+  userId: string;
+  name: string;
+  scopes: string[];
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export type OneTimeTokenKind = "invitation" | "passwordReset";
+
+/** An invitation or password-reset token (hashed), usable once before it expires. */
+export interface OneTimeToken {
+  hash: string;
+  kind: OneTimeTokenKind;
+  userId: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** Non-personal: ids, event types and times only — never an e-mail, phone, address or IP address. */
+export interface AuditEntry {
+  id: number;
+  ts: number;
+  /** A user id, "system" or "operator". */
+  actor: string;
+  /** e.g. "login", "login.failed", "user.invited", "token.created", "contract.terminated". */
+  event: string;
+  targetType: string | null;
+  targetId: string | null;
+  companyId: string | null;
+}
+
+export interface AuditFilter {
+  companyId?: string | undefined;
+  /** ts ≥ since. */
+  since?: number | undefined;
+  /** Default 500. */
+  limit?: number | undefined;
+}
+
+/** A durable job of the termination scheduler. */
+export interface Job {
+  /** Unique: scheduling the same key again replaces runAt, kind and payload. */
+  key: string;
+  kind: string;
+  runAt: number;
+  /** JSON-serialisable. */
+  payload: unknown;
+  /** How often it was claimed. */
+  attempts: number;
+  /** Claimed by a process until this time; null when not claimed. */
+  leaseUntil: number | null;
+}
+
+export interface TenancyStore {
+  listCompanies(): Promise<Company[]>;
+  getCompany(id: string): Promise<Company | undefined>;
+  /** CONFLICT when the id exists; BAD_REQUEST for a blank name. */
+  createCompany(c: Pick<Company, "id" | "name" | "postalAddress">, now: number): Promise<Company>;
+  /** NOT_FOUND when unknown. */
+  updateCompany(
+    id: string,
+    patch: Partial<Pick<Company, "name" | "postalAddress">>,
+    now: number,
+  ): Promise<Company>;
+
+  /**
+   * CONFLICT when the id or the e-mail (ignoring case) exists; NOT_FOUND when the company is unknown;
+   * BAD_REQUEST for a malformed e-mail or a role that does not fit (operator roles without a company).
+   */
+  createUser(u: NewUser, now: number): Promise<User>;
+  getUser(id: string): Promise<User | undefined>;
+  /** Ignoring case. */
+  getUserByEmail(email: string): Promise<User | undefined>;
+  /** Users of a company, or operator staff for null; ordered by id. */
+  listUsers(companyId: string | null): Promise<User[]>;
+  /** NOT_FOUND when unknown; BAD_REQUEST when the role does not fit the user's company. */
+  updateUser(id: string, patch: UserPatch, now: number): Promise<User>;
+  /**
+   * Erasure: deletes the user row and all its sessions, API tokens and one-time tokens in one
+   * transaction (physically; SQLite overwrites the freed bytes and checkpoints its WAL). False when
+   * there was no such user.
+   */
+  deleteUser(id: string): Promise<boolean>;
+  /** `deleteUser` for every user of the company, in one transaction; returns how many. */
+  deleteCompanyUsers(companyId: string): Promise<number>;
+
+  /** CONFLICT when the hash exists; NOT_FOUND when the user is unknown. */
+  createSession(s: Session): Promise<Session>;
+  /** The session, unless it expired (expiresAt ≤ now) or was revoked. */
+  getSessionByHash(hash: string, now: number): Promise<Session | undefined>;
+  /** Sets lastSeenAt (and expiresAt when given) of a live session; false when there is none. */
+  touchSession(hash: string, now: number, expiresAt?: number): Promise<boolean>;
+  /** Deletes the session; false when there was none. */
+  revokeSession(hash: string): Promise<boolean>;
+  /** Deletes every session of the user; returns how many. */
+  revokeUserSessions(userId: string): Promise<number>;
+
+  /** CONFLICT when the id or hash exists; NOT_FOUND when the user is unknown; BAD_REQUEST for a blank name. */
+  createApiToken(t: Omit<ApiToken, "revokedAt">): Promise<ApiToken>;
+  /** The token, unless it expired or was revoked. */
+  getApiTokenByHash(hash: string, now: number): Promise<ApiToken | undefined>;
+  /** The user's tokens, revoked and expired ones included, newest first. */
+  listApiTokens(userId: string): Promise<ApiToken[]>;
+  /** NOT_FOUND when unknown; revoking twice keeps the first time. */
+  revokeApiToken(id: string, now: number): Promise<ApiToken>;
+
+  /** CONFLICT when the hash exists; NOT_FOUND when the user is unknown. */
+  createOneTimeToken(t: Omit<OneTimeToken, "usedAt">): Promise<OneTimeToken>;
+  /**
+   * Marks the token used and returns it — once: unknown, expired, used or another kind gives undefined,
+   * and of any number of concurrent calls (other processes included) exactly one gets the record.
+   */
+  consumeOneTimeToken(hash: string, kind: OneTimeTokenKind, now: number): Promise<OneTimeToken | undefined>;
+  /** Deletes the user's one-time tokens (of one kind, or all); returns how many. */
+  deleteOneTimeTokens(userId: string, kind?: OneTimeTokenKind): Promise<number>;
+  /** Deletes expired sessions and one-time tokens; returns how many rows. */
+  purgeExpired(now: number): Promise<number>;
+
+  /** The contract of a company (one per company). */
+  getContract(companyId: string): Promise<Contract | undefined>;
+  /**
+   * Upserts the company's contract with the instant it ends (null: no end yet), kept as a column for
+   * the scheduler. NOT_FOUND when the company is unknown; CONFLICT when another company has the id.
+   */
+  putContract(contract: Contract, endsAt: number | null): Promise<void>;
+  /** Contracts with endsAt ≤ until, earliest first. */
+  listContractsEnding(until: number): Promise<{ contract: Contract; endsAt: number }[]>;
+
+  /** BAD_REQUEST when a field looks like an e-mail address (audit records hold ids only). */
+  appendAudit(e: Omit<AuditEntry, "id">): Promise<AuditEntry>;
+  /** Newest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+
+  /** Upserts by key (idempotent); a job that is claimed keeps its lease. */
+  scheduleJob(j: Pick<Job, "key" | "runAt" | "kind" | "payload">): Promise<Job>;
+  /**
+   * Leases up to `limit` jobs with runAt ≤ now that are not leased (or whose lease ended) until
+   * now + leaseMs, and returns them by runAt: no job is handed to two callers while its lease runs,
+   * across processes. A job not completed before its lease ends is handed out again.
+   */
+  claimDueJobs(now: number, limit: number, leaseMs: number): Promise<Job[]>;
+  /** Deletes the job; false when there was none. */
+  completeJob(key: string): Promise<boolean>;
+  /** All jobs by runAt. */
+  listJobs(): Promise<Job[]>;
+}
+
 export interface Stores {
   registry: RegistryStore;
   telemetry: TelemetryStore;
   analytics: AnalyticsStore;
+  tenancy: TenancyStore;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { migrate } from "./migrate.js";
 import { PgDb, type PgOptions } from "./pool.js";
 import { PostgresRegistryStore } from "./registry.js";
 import { PostgresTelemetryStore } from "./telemetry.js";
+import { PostgresTenancyStore } from "./tenancy.js";
 
 export interface PostgresStores extends Stores {
   /**
@@ -25,6 +26,7 @@ export function openPostgresStores(url: string, box: SecretBox, opts: PgOptions 
     registry: new PostgresRegistryStore(db, box),
     telemetry: new PostgresTelemetryStore(db),
     analytics: new PostgresAnalyticsStore(db),
+    tenancy: new PostgresTenancyStore(db),
     ready,
     async close() {
       await db.close();

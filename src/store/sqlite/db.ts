@@ -17,6 +17,9 @@ export function openDb(file: string, opts: { synchronous: "FULL" | "NORMAL" }): 
   db.pragma(`synchronous = ${opts.synchronous}`);
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
+  // Erasure (issue 6): deleted content is overwritten with zeros instead of lingering in free space and
+  // free pages, so an erased user's e-mail and phone leave the file (docs/storage.md#tenancy).
+  db.pragma("secure_delete = ON");
   migrate(db);
   return db;
 }

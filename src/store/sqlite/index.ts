@@ -4,6 +4,7 @@ import { SqliteAnalyticsStore } from "./analytics.js";
 import { openDb } from "./db.js";
 import { SqliteRegistryStore } from "./registry.js";
 import { SqliteTelemetryStore } from "./telemetry.js";
+import { SqliteTenancyStore } from "./tenancy.js";
 
 /** The embedded default: every store port on one SQLite file. */
 export function openSqliteStores(
@@ -16,6 +17,7 @@ export function openSqliteStores(
     registry: new SqliteRegistryStore(db, box),
     telemetry: new SqliteTelemetryStore(db),
     analytics: new SqliteAnalyticsStore(db),
+    tenancy: new SqliteTenancyStore(db),
     async close() {
       db.close();
     },
