@@ -11,6 +11,7 @@
  * Pure: no I/O, no wall clock. Time comes only from sample timestamps (epoch ms).
  */
 import type { Sample } from "../core/sample.js";
+import { wallClock, zoneFormatter } from "../core/zoned-time.js";
 import { deriveModel, MODEL_NAMES, MODELS, type ModelName } from "../sim/models.js";
 import type { AlarmEvent } from "../store/ports.js";
 import { type KpiHour, PRESSURE_BANDS, type Segment } from "./types.js";
@@ -492,22 +493,13 @@ class Zone {
   private readonly fmt: Intl.DateTimeFormat;
 
   constructor(timeZone: string) {
-    this.fmt = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
+    this.fmt = zoneFormatter(timeZone);
   }
 
   /** Local date of the instant t. */
   date(t: number): LocalDate {
-    const f = this.fields(t);
-    return { y: f.year, m: f.month, d: f.day };
+    const { y, m, d } = wallClock(this.fmt, t);
+    return { y, m, d };
   }
 
   /**
@@ -523,15 +515,8 @@ class Zone {
 
   /** Local wall time minus UTC at the instant t, ms. */
   private offset(t: number): number {
-    const f = this.fields(t);
-    const wall = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second);
+    const w = wallClock(this.fmt, t);
+    const wall = Date.UTC(w.y, w.m - 1, w.d, w.hh, w.mi, w.ss);
     return wall - (t - (((t % 1000) + 1000) % 1000));
-  }
-
-  private fields(t: number): Record<"year" | "month" | "day" | "hour" | "minute" | "second", number> {
-    const out = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
-    for (const part of this.fmt.formatToParts(t))
-      if (part.type in out) out[part.type as keyof typeof out] = Number(part.value);
-    return out;
   }
 }

@@ -45,6 +45,7 @@
  *   effect (`now < endsAt`); afterwards the contract is over and a new one must be concluded.
  */
 import { PumpwatchError } from "../core/errors.js";
+import { type WallClock, wallClock, zoneFormatter } from "../core/zoned-time.js";
 
 export const DEFAULT_TIME_ZONE = "Europe/Berlin";
 
@@ -194,31 +195,12 @@ function parseDate(value: string, what: string): CivilDate {
   throw bad(`${what} must be a calendar date "YYYY-MM-DD", got ${JSON.stringify(value)}`);
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    try {
-      f = new Intl.DateTimeFormat("en-US", {
-        timeZone,
-        calendar: "gregory",
-        numberingSystem: "latn",
-        hourCycle: "h23",
-        era: "short",
-        year: "numeric",
-        month: "numeric",
-        day: "numeric",
-        hour: "numeric",
-        minute: "numeric",
-        second: "numeric",
-      });
-    } catch {
-      throw bad(`unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as "Europe/Berlin"`);
-    }
-    formatters.set(timeZone, f);
+  try {
+    return zoneFormatter(timeZone);
+  } catch {
+    throw bad(`unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as "Europe/Berlin"`);
   }
-  return f;
 }
 
 /** Throws BAD_REQUEST unless `timeZone` is an IANA zone the runtime knows. */
@@ -229,34 +211,18 @@ export function assertTimeZone(timeZone: unknown): asserts timeZone is string {
   formatter(timeZone);
 }
 
-interface WallClock extends CivilDate {
-  hh: number;
-  mi: number;
-  ss: number;
-}
-
-function wallClock(t: number, timeZone: string): WallClock {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(t)) parts[p.type] = p.value;
-  const year = Number(parts["year"]);
-  return {
-    y: parts["era"] === "BC" ? 1 - year : year,
-    m: Number(parts["month"]),
-    d: Number(parts["day"]),
-    hh: Number(parts["hour"]),
-    mi: Number(parts["minute"]),
-    ss: Number(parts["second"]),
-  };
+function localWallClock(t: number, timeZone: string): WallClock {
+  return wallClock(formatter(timeZone), t);
 }
 
 /** UTC offset of `timeZone` at instant `t`, in ms (positive east of Greenwich). */
 function offsetAt(t: number, timeZone: string): number {
-  const w = wallClock(t, timeZone);
+  const w = localWallClock(t, timeZone);
   return utcMs(w.y, w.m, w.d, w.hh, w.mi, w.ss) - (t - (((t % 1000) + 1000) % 1000));
 }
 
 function localDate(t: number, timeZone: string): CivilDate {
-  const { y, m, d } = wallClock(t, timeZone);
+  const { y, m, d } = localWallClock(t, timeZone);
   return { y, m, d };
 }
 
@@ -266,7 +232,7 @@ function startOfLocalDay(date: CivilDate, timeZone: string): number {
   const offsets = new Set([DAY_MS, 0, -DAY_MS].map((delta) => offsetAt(guess + delta, timeZone)));
   const candidates = [...offsets].map((offset) => guess - offset);
   const exact = candidates.filter((t) => {
-    const w = wallClock(t, timeZone);
+    const w = localWallClock(t, timeZone);
     return compare(w, date) === 0 && w.hh === 0 && w.mi === 0 && w.ss === 0;
   });
   if (exact.length > 0) return Math.min(...exact);

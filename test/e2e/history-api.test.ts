@@ -1,40 +1,12 @@
 import assert from "node:assert/strict";
-import { request } from "node:https";
 import { after, before, describe, it } from "node:test";
 import { generateKey } from "../../src/core/keys.js";
 import type { CommitUnit } from "../../src/store/ports.js";
+import { httpsGet } from "../helpers/https.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const DAY = 86_400_000;
 const t0 = Date.UTC(2026, 9, 1);
-
-/** Raw HTTPS GET that returns the body as text, to check what is streamed. */
-function getText(s: TestServer, path: string): Promise<{ status: number; type: string; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: s.httpsPort,
-        path,
-        ca: s.ca,
-        servername: "localhost",
-        headers: { authorization: `Bearer ${s.operatorToken}` },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => {
-          text += c;
-        });
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), text }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 describe("history API", () => {
   let s: TestServer;
@@ -105,9 +77,10 @@ describe("history API", () => {
   });
 
   it("streams a CSV export with units in the header, every sample once in time order", async () => {
-    const r = await getText(
+    const r = await httpsGet(
       s,
       `/api/devices/${id}/export?signals=oilTemperature&from=${t0}&to=${t0 + 3 * DAY}`,
+      { operatorToken: true },
     );
     assert.equal(r.status, 200);
     assert.match(r.type, /text\/csv/);
@@ -120,9 +93,10 @@ describe("history API", () => {
   });
 
   it("streams JSON Lines with a header naming the units", async () => {
-    const r = await getText(
+    const r = await httpsGet(
       s,
       `/api/devices/${id}/export?format=jsonl&signals=oilTemperature,running&from=${t0}&to=${t0 + DAY}`,
+      { operatorToken: true },
     );
     const lines = r.text
       .trim()

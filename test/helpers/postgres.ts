@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import pg from "pg";
-import type { SecretBox } from "../../src/core/secrets.js";
+import { createSecretBox, type SecretBox } from "../../src/core/secrets.js";
+import type { Stores } from "../../src/store/ports.js";
 import { openPostgresStores, type PostgresStores } from "../../src/store/postgres/index.js";
 
 /**
@@ -80,6 +81,25 @@ export async function freshPostgresStores(box: SecretBox): Promise<PostgresStore
     schema,
     async close() {
       await stores.close();
+      await dropSchema(schema);
+    },
+  };
+}
+
+/** Two pools on one fresh schema, as two pumpwatch processes would have; `close` closes both and drops it. */
+export async function postgresPair<K extends Exclude<keyof Stores, "close">>(
+  port: K,
+): Promise<{ a: Stores[K]; b: Stores[K]; close(): Promise<void> }> {
+  const schema = await createSchema();
+  const box = createSecretBox(randomBytes(32));
+  const a = openPostgresStores(PG_URL, box, { schema });
+  const b = openPostgresStores(PG_URL, box, { schema });
+  await Promise.all([a.ready, b.ready]);
+  return {
+    a: a[port],
+    b: b[port],
+    async close() {
+      await Promise.all([a.close(), b.close()]);
       await dropSchema(schema);
     },
   };

@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { MemoryQueue, type PacketQueue, type QueueLimits, SqliteQueue } from "../../src/device/queue.js";
+import { tempFiles } from "../helpers/temp.js";
 
-const dirs: string[] = [];
-async function tempFile(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "pumpwatch-agent-queue-"));
-  dirs.push(dir);
-  return join(dir, "queue.db");
-}
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempFile = tempFiles("pumpwatch-agent-queue-", "queue.db");
 
 /** The contract every PacketQueue passes. */
 function queueContract(name: string, open: (limits?: Partial<QueueLimits>) => Promise<PacketQueue>) {

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { readFile } from "node:fs/promises";
+import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { createSecretBox } from "../../src/core/secrets.js";
 import { batchSamples, createFleet, loadScenario } from "../../src/sim/index.js";
@@ -16,16 +14,9 @@ import {
   rollupsOf,
 } from "../../src/store/timeseries/index.js";
 import { sharedDatabaseContract, storeContract } from "../helpers/store-contract.js";
+import { tempFiles } from "../helpers/temp.js";
 
-const dirs: string[] = [];
-async function tempDb(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "pumpwatch-store-"));
-  dirs.push(dir);
-  return join(dir, "pumpwatch.db");
-}
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempDb = tempFiles("pumpwatch-store-", "pumpwatch.db");
 
 storeContract("sqlite", async () =>
   openSqliteStores(await tempDb(), createSecretBox(randomBytes(32)), { synchronous: "NORMAL" }),

@@ -1,44 +1,18 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { createSecretBox } from "../../src/core/secrets.js";
-import { openSqliteStores } from "../../src/store/sqlite/index.js";
+import { readFile } from "node:fs/promises";
+import { describe, it } from "node:test";
+import { openTestSqlite as open, sqlitePair } from "../helpers/sqlite.js";
+import { tempFiles } from "../helpers/temp.js";
 import { tenancyContract } from "../helpers/tenancy-contract.js";
 
-const dirs: string[] = [];
-async function tempDb(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "pumpwatch-tenancy-"));
-  dirs.push(dir);
-  return join(dir, "pumpwatch.db");
-}
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-const open = (file: string) =>
-  openSqliteStores(file, createSecretBox(randomBytes(32)), { synchronous: "NORMAL" });
+const tempDb = tempFiles("pumpwatch-tenancy-", "pumpwatch.db");
 
 tenancyContract(
   "sqlite",
   async () => open(await tempDb()),
-  async () => {
-    // Two connections on one file, as two processes would have.
-    const file = await tempDb();
-    const a = open(file);
-    const b = open(file);
-    return {
-      a: a.tenancy,
-      b: b.tenancy,
-      async close() {
-        await a.close();
-        await b.close();
-      },
-    };
-  },
+  async () => sqlitePair(await tempDb(), "tenancy"),
 );
 
 /** How often `needle` occurs in the database file and its WAL (a missing WAL counts as empty). */
