@@ -21,6 +21,7 @@ import type { Stores } from "./store/ports.js";
 import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
 import { PERSONAL_FIELDS } from "./tenancy/privacy.js";
+import { TerminationService } from "./tenancy/termination.js";
 
 /** A running pumpwatch, as `pumpwatch start` and the end-to-end tests hold it. */
 export interface Running {
@@ -38,6 +39,7 @@ export interface Running {
   gateway: Gateway;
   ingest: Ingest;
   analytics: AnalyticsService;
+  termination: TerminationService;
   bus: EventBus;
   close(): Promise<void>;
 }
@@ -179,6 +181,21 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     else directory.forget(deviceId);
     gateway.revalidate(deviceId, device);
   };
+  // Contracts end by themselves: erase the company's users, disable its devices, purge after the grace.
+  const termination = new TerminationService({
+    tenancy: stores.tenancy,
+    registry: stores.registry,
+    telemetry: stores.telemetry,
+    analytics: stores.analytics,
+    onDevicesDisabled: async (ids) => {
+      for (const id of ids) await revalidate(id);
+      // Their analysis ends: no offline alarms for boxes that were switched off, and no state
+      // written back for data that is about to be purged.
+      analytics.forget(ids);
+    },
+    exportGraceMs: config.exportGraceDays * 86_400_000,
+    log: log.child({ part: "termination" }),
+  });
   const app = buildApp({
     tls: material,
     privacy: {
@@ -210,6 +227,8 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       analytics,
       analyticsStore: stores.analytics,
       bus,
+      tenancy: stores.tenancy,
+      termination,
     },
   });
   await app.listen({ port: config.httpsPort, host: config.bind });
@@ -234,6 +253,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
   );
   const housekeeping = startHousekeeping(stores, config, log);
   analytics.start();
+  termination.start();
   await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
   refresh.unref();
   prune.unref();
@@ -252,9 +272,11 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     gateway,
     ingest,
     analytics,
+    termination,
     bus,
     async close() {
       ready = false;
+      await termination.close();
       clearInterval(refresh);
       clearInterval(prune);
       await housekeeping.stop();

@@ -140,6 +140,23 @@ export class AnalyticsService {
     this.#o.bus.publish("connectivity", { deviceId, connected, at });
   }
 
+  /**
+   * Drops the in-memory analysis of these devices (queued samples, analyzer, pending state writes),
+   * e.g. when a terminated customer's devices are disabled before their data is purged. A device that
+   * sends again later is analysed from its saved state, if any is left.
+   */
+  forget(deviceIds: readonly string[]): void {
+    for (const id of deviceIds) {
+      const q = this.#queue.get(id);
+      if (q) this.#queued -= q.length;
+      this.#queue.delete(id);
+      this.#behind.delete(id);
+      this.#heardAt.delete(id);
+      this.#slots.delete(id);
+    }
+    this.#o.metrics?.analyticsBacklog.set(this.#queued);
+  }
+
   /** Resolves when everything queued so far has been processed. */
   async drain(): Promise<void> {
     while (!this.#closed && (this.#running || this.#queue.size > 0 || this.#behind.size > 0)) {
@@ -307,9 +324,12 @@ export class AnalyticsService {
   async checkOffline(): Promise<void> {
     const now = this.#now();
     const transitions: AlarmTransition[] = [];
-    for (const slot of this.#slots.values()) {
-      for (const t of slot.analyzer.checkOffline(now, this.#o.offlineAfterMs, slot.connected))
+    for (const [id, slot] of this.#slots) {
+      // A disabled box is expected to be silent.
+      if (this.#o.directory.peek(id)?.enabled === false) continue;
+      for (const t of slot.analyzer.checkOffline(now, this.#o.offlineAfterMs, slot.connected)) {
         transitions.push(t);
+      }
     }
     await this.#apply(transitions);
   }

@@ -4,9 +4,17 @@ import type { AnalyticsService } from "../analytics/service.js";
 import type { EventBus } from "../core/bus.js";
 import { PumpwatchError } from "../core/errors.js";
 import type { RegistryAdmin } from "../provisioning/admin.js";
-import type { AnalyticsStore, RegistryStore, RetentionPolicy, TelemetryStore } from "../store/ports.js";
+import type {
+  AnalyticsStore,
+  RegistryStore,
+  RetentionPolicy,
+  TelemetryStore,
+  TenancyStore,
+} from "../store/ports.js";
+import type { TerminationService } from "../tenancy/termination.js";
 import { analyticsRoutes } from "./analytics-routes.js";
 import { historyRoutes } from "./history-routes.js";
+import { tenancyRoutes } from "./tenancy-routes.js";
 import { parseTime } from "./time.js";
 
 export interface OperatorRoutesDeps {
@@ -23,6 +31,9 @@ export interface OperatorRoutesDeps {
   analytics: AnalyticsService;
   analyticsStore: AnalyticsStore;
   bus: EventBus;
+  /** Companies, contracts and the audit log (operator scope until tenant-scoped auth exists). */
+  tenancy: TenancyStore;
+  termination: TerminationService;
 }
 
 const MAX_SAMPLES = 100_000;
@@ -51,6 +62,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
     app.get("/info", async () => deps.info);
     historyRoutes(app, deps);
     analyticsRoutes(app, deps);
+    tenancyRoutes(app, deps);
 
     app.get("/devices", async () => ({ devices: await deps.admin.listDevices() }));
     app.get<{ Params: { id: string } }>("/devices/:id", async (req) => deps.admin.getDevice(req.params.id));

@@ -95,6 +95,12 @@ export interface RegistryStore {
   /** Retention of one company's data (null: devices without a company); undefined when not set. */
   getRetention(companyId: string | null): Promise<RetentionPolicy | undefined>;
   setRetention(companyId: string | null, policy: RetentionPolicy): Promise<void>;
+  /**
+   * Deletes the devices, their twins and their individual enrollments (whose id is the registration id,
+   * i.e. the device id), so that their keys are gone and they cannot register again through their own
+   * enrollment; in one transaction. Unknown ids are skipped. Returns how many devices were deleted.
+   */
+  deleteDevices(deviceIds: readonly string[]): Promise<number>;
 }
 
 /** One sample of one pump: epoch-ms timestamp and signal values in their fixed units. */
@@ -182,6 +188,23 @@ export interface TelemetryStore {
   ): Promise<{ chunks: number; rollups: number }>;
   /** Bytes and samples held per device (chunks, uncompacted samples and rollups), by device id. */
   usage(): Promise<StorageUsage[]>;
+  /**
+   * Physically deletes everything held for these devices: uncompacted samples, chunks, rollups of every
+   * resolution, quarantine entries and de-duplication message ids, in one transaction (after waiting
+   * for compactions of these devices that are under way). Returns the rows deleted per kind
+   * (`rollups`: 1-hour and 1-day rows together; the 1-minute rollups live in the chunks). Samples
+   * committed afterwards are kept: stop the devices' ingest first.
+   */
+  purgeDevices(deviceIds: readonly string[]): Promise<TelemetryPurge>;
+}
+
+/** Rows deleted by `TelemetryStore.purgeDevices`. */
+export interface TelemetryPurge {
+  samples: number;
+  chunks: number;
+  rollups: number;
+  quarantine: number;
+  messageIds: number;
 }
 
 export type Resolution = "raw" | "1m" | "1h" | "1d";
@@ -386,6 +409,20 @@ export interface AnalyticsStore {
     fromMs: number,
     toMs: number,
   ): Promise<KpiHourRecord[]>;
+  /**
+   * Physically deletes the devices' alarms with their history events, maintenance log, analyzer state
+   * and KPI hours, in one transaction; returns the rows deleted per kind.
+   */
+  purgeDevices(deviceIds: readonly string[]): Promise<AnalyticsPurge>;
+}
+
+/** Rows deleted by `AnalyticsStore.purgeDevices`. */
+export interface AnalyticsPurge {
+  alarms: number;
+  alarmEvents: number;
+  maintenance: number;
+  analyzerStates: number;
+  kpiHours: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { PumpwatchError } from "../../src/core/errors.js";
 import { createSecretBox, type SecretBox } from "../../src/core/secrets.js";
 import type { CommitUnit, Stores } from "../../src/store/ports.js";
 import { historyContract } from "./store-contract-history.js";
+import { purgeContract } from "./store-contract-purge.js";
 
 /**
  * The store contract: every backend (SQLite now, PostgreSQL later) must pass this same suite.
@@ -169,6 +170,7 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
     });
 
     historyContract(() => stores);
+    purgeContract(() => stores);
   });
 }
 

@@ -28,6 +28,7 @@ import type {
   AlarmFilter,
   AlarmRaise,
   AlarmRecord,
+  AnalyticsPurge,
   AnalyticsStore,
   KpiHourRecord,
   MaintenanceRecord,
@@ -257,6 +258,24 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
       merged.map((r) => r.hour),
       ...KPI_SUMS.map((_, i) => sums.map((s) => s[i])),
     ]);
+  }
+
+  async purgeDevices(deviceIds: readonly string[]): Promise<AnalyticsPurge> {
+    const ids = [...new Set(deviceIds)];
+    if (ids.length === 0)
+      return { alarms: 0, alarmEvents: 0, maintenance: 0, analyzerStates: 0, kpiHours: 0 };
+    return this.#db.tx(async (c) => {
+      const del = async (sql: string) => (await c.query(sql, [ids])).rowCount ?? 0;
+      // Events before their alarms (foreign key); every DELETE is an index range on device_id / alarm_id.
+      const alarmEvents = await del(
+        "DELETE FROM alarm_events WHERE alarm_id IN (SELECT id FROM alarms WHERE device_id = ANY($1::text[]))",
+      );
+      const alarms = await del("DELETE FROM alarms WHERE device_id = ANY($1::text[])");
+      const maintenance = await del("DELETE FROM maintenance_log WHERE device_id = ANY($1::text[])");
+      const analyzerStates = await del("DELETE FROM analyzer_state WHERE device_id = ANY($1::text[])");
+      const kpiHours = await del("DELETE FROM kpi_hours WHERE device_id = ANY($1::text[])");
+      return { alarms, alarmEvents, maintenance, analyzerStates, kpiHours };
+    });
   }
 
   async queryKpiHours(

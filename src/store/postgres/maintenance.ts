@@ -1,5 +1,5 @@
 import type { Sample } from "../../core/sample.js";
-import type { RetentionPolicy, StorageUsage } from "../ports.js";
+import type { RetentionPolicy, StorageUsage, TelemetryPurge } from "../ports.js";
 import {
   type Aggregates,
   blockFromSamples,
@@ -192,6 +192,33 @@ export class PgMaintenance {
     await this.#parts.rollup_1h.dropEmptyBefore(rollupCut);
     await this.#parts.rollup_1d.dropEmptyBefore(rollupCut);
     return dropped;
+  }
+
+  /**
+   * Deletes everything of these devices in one transaction. The DELETEs go to the parent tables, so
+   * each runs over every partition (by the partitions' (device_id, …) indexes). First it takes the
+   * compaction lock of each device (in id order: two purges never deadlock), so a compaction that is
+   * under way commits first and its chunk is deleted too, and a later one finds no samples. Partitions
+   * left empty are dropped by retention, as usual.
+   */
+  async purgeDevices(deviceIds: readonly string[]): Promise<TelemetryPurge> {
+    const ids = [...new Set(deviceIds)].sort();
+    if (ids.length === 0) return { samples: 0, chunks: 0, rollups: 0, quarantine: 0, messageIds: 0 };
+    return this.#db.tx(async (c) => {
+      await c.query(
+        `SELECT pg_advisory_xact_lock(hashtext('pumpwatch.compact.' || current_schema() || '.' || id))
+         FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id COLLATE "C") AS d`,
+        [ids],
+      );
+      const del = async (table: string) =>
+        (await c.query(`DELETE FROM ${table} WHERE device_id = ANY($1::text[])`, [ids])).rowCount ?? 0;
+      const samples = await del("samples");
+      const chunks = await del("chunks");
+      const rollups = (await del("rollup_1h")) + (await del("rollup_1d"));
+      const quarantine = await del("quarantine");
+      const messageIds = await del("message_ids");
+      return { samples, chunks, rollups, quarantine, messageIds };
+    });
   }
 
   /**

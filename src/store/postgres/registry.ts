@@ -193,6 +193,18 @@ export class PostgresRegistryStore implements RegistryStore {
     );
   }
 
+  async deleteDevices(deviceIds: readonly string[]): Promise<number> {
+    const ids = [...new Set(deviceIds)];
+    if (ids.length === 0) return 0;
+    return this.#db.tx(async (c) => {
+      const { rowCount } = await c.query("DELETE FROM devices WHERE id = ANY($1::text[])", [ids]);
+      await c.query("DELETE FROM twins WHERE device_id = ANY($1::text[])", [ids]);
+      // An individual enrollment's id is the registration id, which is the device id (src/provisioning).
+      await c.query("DELETE FROM enrollments WHERE kind = 'individual' AND id = ANY($1::text[])", [ids]);
+      return rowCount ?? 0;
+    });
+  }
+
   async changeMark(): Promise<number> {
     // Bumped by triggers on devices and enrollments (src/store/migrations.ts), whoever changed them.
     const { rows } = await this.#db.query<{ n: number }>({

@@ -7,6 +7,7 @@ import type {
   Series,
   SeriesQuery,
   StorageUsage,
+  TelemetryPurge,
   TelemetryStore,
 } from "../ports.js";
 import { type QuarantineRow, quarantineFromRow } from "../rows.js";
@@ -100,6 +101,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
     nowMs: number,
   ): Promise<{ chunks: number; rollups: number }> {
     return this.#maintenance.applyRetention(deviceIds, policy, nowMs);
+  }
+
+  purgeDevices(deviceIds: readonly string[]): Promise<TelemetryPurge> {
+    return this.#maintenance.purgeDevices(deviceIds);
   }
 
   usage(): Promise<StorageUsage[]> {

@@ -28,6 +28,7 @@ import type {
   AlarmFilter,
   AlarmRaise,
   AlarmRecord,
+  AnalyticsPurge,
   AnalyticsStore,
   KpiHourRecord,
   MaintenanceRecord,
@@ -286,6 +287,43 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
       .prepare(`SELECT * FROM kpi_hours WHERE hour >= ? AND hour < ? ${devices} ORDER BY device_id, hour`)
       .all(...args) as KpiHourRow[];
     return rows.map(kpiHourFromRow);
+  }
+
+  async purgeDevices(deviceIds: readonly string[]): Promise<AnalyticsPurge> {
+    const ids = [...new Set(deviceIds)];
+    const s = {
+      events: this.#db.prepare(
+        "DELETE FROM alarm_events WHERE alarm_id IN (SELECT id FROM alarms WHERE device_id = ?)",
+      ),
+      alarms: this.#db.prepare("DELETE FROM alarms WHERE device_id = ?"),
+      maintenance: this.#db.prepare("DELETE FROM maintenance_log WHERE device_id = ?"),
+      state: this.#db.prepare("DELETE FROM analyzer_state WHERE device_id = ?"),
+      kpi: this.#db.prepare("DELETE FROM kpi_hours WHERE device_id = ?"),
+    };
+    const out = this.#db
+      .transaction(() => {
+        const n: AnalyticsPurge = {
+          alarms: 0,
+          alarmEvents: 0,
+          maintenance: 0,
+          analyzerStates: 0,
+          kpiHours: 0,
+        };
+        // By index per device: alarms (device_id, type), alarm_events (alarm_id, ts), maintenance_log
+        // (device_id, ts), the primary keys of analyzer_state and kpi_hours. Events before their alarms.
+        for (const id of ids) {
+          n.alarmEvents += s.events.run(id).changes;
+          n.alarms += s.alarms.run(id).changes;
+          n.maintenance += s.maintenance.run(id).changes;
+          n.analyzerStates += s.state.run(id).changes;
+          n.kpiHours += s.kpi.run(id).changes;
+        }
+        return n;
+      })
+      .immediate();
+    // secure_delete zeroed the freed bytes in the file; the WAL still holds the pages as written.
+    this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    return out;
   }
 
   /** Writes every column of an existing record (read in the same transaction). */

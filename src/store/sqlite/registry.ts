@@ -180,6 +180,28 @@ export class SqliteRegistryStore implements RegistryStore {
       .run(companyId ?? "", policy.rawDays, policy.rollupDays);
   }
 
+  async deleteDevices(deviceIds: readonly string[]): Promise<number> {
+    const ids = [...new Set(deviceIds)];
+    const device = this.#db.prepare("DELETE FROM devices WHERE id = ?");
+    const twin = this.#db.prepare("DELETE FROM twins WHERE device_id = ?");
+    // An individual enrollment's id is the registration id, which is the device id (src/provisioning).
+    const enrollment = this.#db.prepare("DELETE FROM enrollments WHERE kind = 'individual' AND id = ?");
+    const n = this.#db
+      .transaction(() => {
+        let deleted = 0;
+        for (const id of ids) {
+          deleted += device.run(id).changes;
+          twin.run(id);
+          enrollment.run(id);
+        }
+        return deleted;
+      })
+      .immediate();
+    // secure_delete zeroed the freed bytes in the file; the WAL still holds the pages as written.
+    this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    return n;
+  }
+
   async changeMark(): Promise<number> {
     // Changes only when another connection (another process, the CLI) committed.
     return this.#db.pragma("data_version", { simple: true }) as number;
