@@ -29,6 +29,10 @@ export const REDACT_PATHS = [
   "*.phone",
   "address",
   "*.address",
+  "postalAddress",
+  "*.postalAddress",
+  "passwordHash",
+  "*.passwordHash",
 ];
 
 export function createLogger(opts: { level: string; destination?: pino.DestinationStream }): Logger {

@@ -76,6 +76,8 @@ describe("logging", () => {
         device: { primaryKey: "PRIMARY-SECRET", secondaryKey: "SECONDARY-SECRET" },
         password: "SharedAccessSignature sr=x&sig=SIG-SECRET",
         user: { email: "anna@example.com", phone: "+49 30 1234", address: "Hauptstr. 1" },
+        company: { postalAddress: "Werkstraße 7, 20457 Hamburg" },
+        stored: { passwordHash: "scrypt$32768$8$1$SALT$HASH-SECRET" },
         req: { headers: { authorization: "Bearer TOKEN-SECRET" } },
         groupKey: "GROUP-SECRET",
       },
@@ -89,6 +91,8 @@ describe("logging", () => {
       "anna@example.com",
       "+49 30 1234",
       "Hauptstr",
+      "Werkstraße",
+      "HASH-SECRET",
       "TOKEN-SECRET",
       "GROUP-SECRET",
     ]) {
