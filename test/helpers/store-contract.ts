@@ -217,6 +217,10 @@ export function sharedDatabaseContract(location: () => Promise<(box: SecretBox) 
       enabled: true,
     });
     assert.notEqual(await a.registry.changeMark(), afterCreate);
+    // A change through the same connection moves the mark too (in-process writers, e.g. the demo).
+    const own = await a.registry.changeMark();
+    await a.registry.updateDevice("p-3", { model: "RV100" });
+    assert.notEqual(await a.registry.changeMark(), own);
     await a.close();
     await b.close();
   });

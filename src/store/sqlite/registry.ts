@@ -21,11 +21,13 @@ import {
   type TwinRow,
   twinFromRow,
 } from "../rows.js";
-import type { Db } from "./db.js";
+import { type Db, truncateWal } from "./db.js";
 
 /** Registry on SQLite; device and enrollment keys are sealed with the SecretBox at rest. */
 export class SqliteRegistryStore implements RegistryStore {
   readonly #db: Db;
+  /** Device and enrollment writes made through this connection (see changeMark). */
+  #writes = 0;
   readonly #box: SecretBox;
 
   constructor(db: Db, box: SecretBox) {
@@ -51,6 +53,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async createDevice(d: NewDevice): Promise<Device> {
+    this.#writes++;
     const now = new Date().toISOString();
     const insert = this.#db.prepare(
       `INSERT OR IGNORE INTO devices (id, enabled, primary_key, secondary_key, company_id, model, pump_type, serial,
@@ -63,6 +66,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async updateDevice(id: string, patch: DevicePatch): Promise<Device> {
+    this.#writes++;
     const sets: string[] = [];
     const args: unknown[] = [];
     for (const [key, value] of Object.entries(patch) as [keyof DevicePatch, unknown][]) {
@@ -90,6 +94,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment> {
+    this.#writes++;
     const now = new Date().toISOString();
     const result = this.#db
       .prepare(
@@ -115,6 +120,7 @@ export class SqliteRegistryStore implements RegistryStore {
     id: string,
     patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>,
   ): Promise<Enrollment> {
+    this.#writes++;
     const current = await this.getEnrollment(kind, id);
     if (!current) throw new PumpwatchError("NOT_FOUND", `${kind} enrollment ${id} does not exist`);
     const next = { ...current, ...patch };
@@ -181,29 +187,28 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async deleteDevices(deviceIds: readonly string[]): Promise<number> {
-    const ids = [...new Set(deviceIds)];
-    const device = this.#db.prepare("DELETE FROM devices WHERE id = ?");
-    const twin = this.#db.prepare("DELETE FROM twins WHERE device_id = ?");
-    // An individual enrollment's id is the registration id, which is the device id (src/provisioning).
-    const enrollment = this.#db.prepare("DELETE FROM enrollments WHERE kind = 'individual' AND id = ?");
+    this.#writes++;
+    const ids = JSON.stringify(deviceIds); // IN (…) ignores repeats
+    const del = (sql: string) =>
+      this.#db.prepare(`${sql} IN (SELECT value FROM json_each(?))`).run(ids).changes;
     const n = this.#db
       .transaction(() => {
-        let deleted = 0;
-        for (const id of ids) {
-          deleted += device.run(id).changes;
-          twin.run(id);
-          enrollment.run(id);
-        }
+        const deleted = del("DELETE FROM devices WHERE id");
+        del("DELETE FROM twins WHERE device_id");
+        // An individual enrollment's id is the registration id, which is the device id (src/provisioning).
+        del("DELETE FROM enrollments WHERE kind = 'individual' AND id");
         return deleted;
       })
       .immediate();
-    // secure_delete zeroed the freed bytes in the file; the WAL still holds the pages as written.
-    this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    truncateWal(this.#db);
     return n;
   }
 
   async changeMark(): Promise<number> {
-    // Changes only when another connection (another process, the CLI) committed.
-    return this.#db.pragma("data_version", { simple: true }) as number;
+    // `data_version` changes only when another connection (another process, the CLI) committed;
+    // this connection's own device and enrollment writes are counted here, as PostgreSQL's trigger
+    // counts everyone's. Either kind of change moves the mark.
+    const other = this.#db.pragma("data_version", { simple: true }) as number;
+    return this.#writes * 2 ** 32 + other;
   }
 }
