@@ -201,7 +201,7 @@ export class PumpAnalyzer {
     this.#tripStep(wasRunning, seg, out);
     if (res) this.#anomalyStep(res, sample.ts, out);
     this.#forecast.update(sample, seg, res);
-    const down = !seg.running && [...this.#active.values()].includes("alarm");
+    const down = !seg.running && this.#anyAlarm();
     this.#kpi.update(sample, seg, down);
 
     const hour = Math.floor(sample.ts / HOUR);
@@ -210,6 +210,12 @@ export class PumpAnalyzer {
       this.#forecastStep(sample.ts, out);
     }
     return out;
+  }
+
+  /** True when an alarm-severity episode is active (per sample while stopped: no array copy). */
+  #anyAlarm(): boolean {
+    for (const severity of this.#active.values()) if (severity === "alarm") return true;
+    return false;
   }
 
   /**

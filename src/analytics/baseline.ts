@@ -237,6 +237,8 @@ class Learner {
  * the chord from the first to the last knot (stabler than the end segment's slope; a leak moves the
  * inlet pressure past the learned range, and power keeps rising with it) and σ stays constant.
  */
+const finite = (x: number | undefined | null): x is number => typeof x === "number" && Number.isFinite(x);
+
 function interpolate(k: readonly Knot[], x: number): { y: number; s: number } {
   const first = k[0]!;
   const last = k[k.length - 1]!;
@@ -360,25 +362,26 @@ export class ResidualModel {
    */
   private updateFilters(values: Record<string, number>, seg: Segment): void {
     const o = this.options;
-    const lowPass = (key: FilterKey, v: number | undefined, tau: number) => {
-      if (v === undefined || !Number.isFinite(v)) return;
-      const prev = this.filters[key];
-      // dtSec = 0 is the first sample or a sample after a gap: restart the filter at the value.
-      const a = prev === null || seg.dtSec === 0 ? 1 : 1 - Math.exp(-seg.dtSec / tau);
-      this.filters[key] = prev === null ? v : prev + a * (v - prev);
-    };
     const power = seg.running ? values["power"] : 0;
-    lowPass("pBody", power, seg.running ? o.bodyTauSec : o.bodyCoolTauSec);
-    lowPass("pMotor", power, seg.running ? o.motorTauSec : o.motorCoolTauSec);
-    lowPass("aBody", values["ambientTemperature"], o.bodyTauSec);
-    lowPass("aMotor", values["ambientTemperature"], o.motorTauSec);
+    const ambient = values["ambientTemperature"];
+    this.lowPass("pBody", power, seg.running ? o.bodyTauSec : o.bodyCoolTauSec, seg.dtSec);
+    this.lowPass("pMotor", power, seg.running ? o.motorTauSec : o.motorCoolTauSec, seg.dtSec);
+    this.lowPass("aBody", ambient, o.bodyTauSec, seg.dtSec);
+    this.lowPass("aMotor", ambient, o.motorTauSec, seg.dtSec);
+  }
+
+  private lowPass(key: FilterKey, v: number | undefined, tau: number, dtSec: number): void {
+    if (v === undefined || !Number.isFinite(v)) return;
+    const prev = this.filters[key];
+    // dtSec = 0 is the first sample or a sample after a gap: restart the filter at the value.
+    const a = prev === null || dtSec === 0 ? 1 : 1 - Math.exp(-dtSec / tau);
+    this.filters[key] = prev === null ? v : prev + a * (v - prev);
   }
 
   /** Regression points of one sample: [x, y, raw value] per evaluable signal. */
   private points(sample: Sample): Pending {
     const v = sample.values;
     const points: Pending["points"] = {};
-    const finite = (x: number | undefined | null): x is number => typeof x === "number" && Number.isFinite(x);
     const p = v["inletPressure"];
     if (finite(p)) {
       const lx = Math.log10(Math.max(p, 1e-3));

@@ -11,6 +11,7 @@
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { parseArgs as parseCliArgs } from "node:util";
 import { type Detector, fitDetector } from "./detector.js";
 
 const USAGE =
@@ -27,50 +28,31 @@ interface DetectArgs {
 }
 
 function parseArgs(argv: readonly string[]): DetectArgs | "help" {
-  let csv: string | undefined;
-  let trainRows: number | undefined;
-  let timeColumn: string | undefined;
-  let sep = ",";
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "-h" || a === "--help") return "help";
-    const eq = a.indexOf("=");
-    const name = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      if (a.startsWith("--") && eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new DetectError(`${name} needs a value`);
-      return v;
-    };
-    switch (name) {
-      case "--csv":
-        csv = value();
-        break;
-      case "--train-rows": {
-        const v = value();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 2) {
-          throw new DetectError(`--train-rows must be an integer ≥ 2, got "${v}"`);
-        }
-        trainRows = n;
-        break;
-      }
-      case "--time-column":
-        timeColumn = value();
-        break;
-      case "--sep": {
-        const v = value();
-        sep = v === "\\t" || v === "tab" ? "\t" : v;
-        if (sep.length !== 1) throw new DetectError(`--sep must be a single character, got "${v}"`);
-        break;
-      }
-      default:
-        throw new DetectError(`unknown argument "${a}"`);
-    }
+  const { values: v } = parseCliArgs({
+    args: [...argv],
+    options: {
+      help: { type: "boolean", short: "h" },
+      csv: { type: "string" },
+      "train-rows": { type: "string" },
+      "time-column": { type: "string" },
+      sep: { type: "string" },
+    },
+  });
+  if (v.help) return "help";
+  const rows = v["train-rows"];
+  const trainRows = Number(rows);
+  if (rows !== undefined && (!/^\d+$/.test(rows) || !Number.isSafeInteger(trainRows) || trainRows < 2)) {
+    throw new DetectError(`--train-rows must be an integer ≥ 2, got "${rows}"`);
   }
-  if (csv === undefined) throw new DetectError("--csv FILE is required");
-  if (trainRows === undefined) throw new DetectError("--train-rows N is required");
-  return timeColumn === undefined ? { csv, trainRows, sep } : { csv, trainRows, timeColumn, sep };
+  const rawSep = v.sep ?? ",";
+  const sep = rawSep === "\\t" || rawSep === "tab" ? "\t" : rawSep;
+  if (sep.length !== 1) throw new DetectError(`--sep must be a single character, got "${rawSep}"`);
+  if (v.csv === undefined) throw new DetectError("--csv FILE is required");
+  if (rows === undefined) throw new DetectError("--train-rows N is required");
+  const timeColumn = v["time-column"];
+  return timeColumn === undefined
+    ? { csv: v.csv, trainRows, sep }
+    : { csv: v.csv, trainRows, timeColumn, sep };
 }
 
 function splitLine(line: string, sep: string): string[] {

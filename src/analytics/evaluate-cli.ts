@@ -10,6 +10,7 @@
  */
 import type { Writable } from "node:stream";
 import { setImmediate as nextTick } from "node:timers/promises";
+import { parseArgs as parseCliArgs } from "node:util";
 import type { Sample } from "../core/sample.js";
 import {
   batchSampleAt,
@@ -61,31 +62,21 @@ interface EvaluateArgs {
 }
 
 function parseArgs(argv: readonly string[]): EvaluateArgs | "help" {
-  let scenario: string | undefined;
-  let days = 182;
-  let jsonOnly = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf("=");
-    const name = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      if (a.startsWith("--") && eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new EvaluateError(`${name} needs a value`);
-      return v;
-    };
-    if (name === "-h" || name === "--help") return "help";
-    if (name === "--json-only") jsonOnly = true;
-    else if (name === "--scenario") scenario = value();
-    else if (name === "--days") {
-      const v = value();
-      days = Number(v);
-      if (!(days > 0) || !Number.isFinite(days))
-        throw new EvaluateError(`--days must be a positive number, got "${v}"`);
-    } else throw new EvaluateError(`unknown argument "${a}"`);
-  }
-  if (scenario === undefined) throw new EvaluateError("--scenario FILE is required");
-  return { scenario, days, jsonOnly };
+  const { values: v } = parseCliArgs({
+    args: [...argv],
+    options: {
+      help: { type: "boolean", short: "h" },
+      "json-only": { type: "boolean" },
+      scenario: { type: "string" },
+      days: { type: "string" },
+    },
+  });
+  if (v.help) return "help";
+  const days = v.days === undefined ? 182 : Number(v.days);
+  if (!(days > 0) || !Number.isFinite(days))
+    throw new EvaluateError(`--days must be a positive number, got "${v.days}"`);
+  if (v.scenario === undefined) throw new EvaluateError("--scenario FILE is required");
+  return { scenario: v.scenario, days, jsonOnly: v["json-only"] ?? false };
 }
 
 /** Runs `pumpwatch evaluate`; resolves to the exit code. `createAnalyzer` is for tests. */

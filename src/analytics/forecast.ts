@@ -468,34 +468,28 @@ export class ForecastEngine {
         s.oilRunH = 0;
         s.oilUsedH = 0;
         s.lastOilChange = ts;
-        s.acc.oilRes = emptyAcc();
-        s.pts.oilRes = [];
+        this.resetIndicator("oilRes");
         s.level.oil = null;
         break;
       case "exhaustFilterChange":
         s.filterRunH = 0;
         s.lastFilterChange = ts;
-        s.acc.filter = emptyAcc();
-        s.pts.filter = [];
-        s.acc.filterRes = emptyAcc();
-        s.pts.filterRes = [];
+        this.resetIndicator("filter");
+        this.resetIndicator("filterRes");
         s.level.exhaustFilter = null;
         break;
       case "sensorReplacement":
         // The exhaust-pressure residual is learned anew (baseline.ts rebaselineSignals).
-        s.acc.filterRes = emptyAcc();
-        s.pts.filterRes = [];
+        this.resetIndicator("filterRes");
         break;
       case "overhaul":
         s.overhaulRunH = 0;
         s.loadWH = 0;
         s.lastOverhaul = ts;
-        s.acc.vib = emptyAcc();
-        s.pts.vib = [];
+        this.resetIndicator("vib");
         s.vibBase = [];
         s.vibBaseline = Number.NaN;
-        s.acc.filterRes = emptyAcc(); // the exhaust-pressure residual is learned anew
-        s.pts.filterRes = [];
+        this.resetIndicator("filterRes"); // the exhaust-pressure residual is learned anew
         s.level.bearing = null;
         s.level.service = null;
         break;
@@ -620,6 +614,12 @@ export class ForecastEngine {
   private flowFraction(v: Record<string, number>, seg: Segment): number {
     if (!this.hasFilter || !seg.running || !seg.loaded || v.inletPressure === undefined) return Number.NaN;
     return Math.max(0, v.inletPressure - MODELS[this.model!].params.pUltHpa) / P_ATM_HPA;
+  }
+
+  /** Drops the open hour and the stored points of one indicator (a renewed part starts afresh). */
+  private resetIndicator(key: IndicatorKey): void {
+    this.s.acc[key] = emptyAcc();
+    this.s.pts[key] = [];
   }
 
   /** Adds a running value to its hour; on hour rollover stores the finished hour's median point. */

@@ -31,6 +31,17 @@ const round = (x: number, digits = 2): number => {
   return Math.round(x * f) / f;
 };
 
+/** The fields a rule takes when neither the model defaults nor an override give them. */
+export const RULE_FIELD_DEFAULTS: Readonly<Omit<RuleDef, "id" | "signal" | "kind" | "warning" | "alarm">> = {
+  enabled: true,
+  onDelaySec: 30,
+  offDelaySec: 60,
+  deadband: 0,
+  reAlarmSec: 4 * 3600,
+  windowSec: 300,
+  minRunSec: 0,
+};
+
 function base(
   id: string,
   signal: string,
@@ -39,21 +50,7 @@ function base(
   alarm: number | null,
   rest: Partial<RuleDef>,
 ): RuleDef {
-  return {
-    id,
-    signal,
-    kind,
-    warning,
-    alarm,
-    enabled: true,
-    onDelaySec: 30,
-    offDelaySec: 60,
-    deadband: 0,
-    reAlarmSec: 4 * 3600,
-    windowSec: 300,
-    minRunSec: 0,
-    ...rest,
-  };
+  return { id, signal, kind, warning, alarm, ...RULE_FIELD_DEFAULTS, ...rest };
 }
 
 /**

@@ -20,7 +20,7 @@
 import { PumpwatchError } from "../core/errors.js";
 import type { Sample } from "../core/sample.js";
 import type { ModelName } from "../sim/models.js";
-import { buildDefaultRules } from "./rule-defaults.js";
+import { buildDefaultRules, RULE_FIELD_DEFAULTS } from "./rule-defaults.js";
 
 export type Severity = "warning" | "alarm";
 
@@ -91,16 +91,6 @@ export interface RuleEvent {
 // Defaults, overrides and validation
 
 const KINDS: readonly RuleKind[] = ["high", "low", "rise", "fall"];
-
-const FIELD_TEMPLATE: Omit<RuleDef, "id" | "signal" | "kind" | "warning" | "alarm"> = {
-  enabled: true,
-  onDelaySec: 30,
-  offDelaySec: 60,
-  deadband: 0,
-  reAlarmSec: 4 * 3600,
-  windowSec: 300,
-  minRunSec: 0,
-};
 
 const FIELDS = new Set<string>([
   "id",
@@ -237,7 +227,7 @@ export function applyOverrides(base: RuleSet, overrides: unknown): RuleSet {
       }
     }
     const merged = {
-      ...(existing ?? { ...FIELD_TEMPLATE, warning: null, alarm: null }),
+      ...(existing ?? { ...RULE_FIELD_DEFAULTS, warning: null, alarm: null }),
       ...patch,
       id,
     };

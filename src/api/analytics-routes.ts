@@ -5,7 +5,7 @@ import type { BusEvents, BusTopic, EventBus } from "../core/bus.js";
 import { PumpwatchError } from "../core/errors.js";
 import type { RegistryAdmin } from "../provisioning/admin.js";
 import type { AlarmSeverity, AnalyticsStore } from "../store/ports.js";
-import { parseTime } from "./time.js";
+import { parseRange, parseTime } from "./time.js";
 
 export interface AnalyticsRoutesDeps {
   admin: RegistryAdmin;
@@ -74,9 +74,7 @@ type KpiQuery = { period?: string; from?: string; to?: string; tz?: string };
 
 function kpiRange(q: KpiQuery) {
   const p = period(q.period);
-  const to = parseTime(q.to, Date.now(), "to");
-  const from = parseTime(q.from, to - PERIOD_SPAN[p], "from");
-  if (from >= to) throw new PumpwatchError("BAD_REQUEST", "'from' must be before 'to'");
+  const { fromMs: from, toMs: to } = parseRange(q, PERIOD_SPAN[p], Date.now());
   if (to - from > 3 * 366 * DAY) throw new PumpwatchError("BAD_REQUEST", "KPI range is limited to 3 years");
   return { period: p, from, to, timeZone: timeZone(q.tz) };
 }

@@ -5,7 +5,7 @@ import type { Sample } from "../core/sample.js";
 import { signalCatalog } from "../ingest/telemetry.js";
 import type { RegistryAdmin } from "../provisioning/admin.js";
 import type { RegistryStore, RetentionPolicy, TelemetryStore } from "../store/ports.js";
-import { parseTime } from "./time.js";
+import { parseRange } from "./time.js";
 
 export interface HistoryRoutesDeps {
   admin: RegistryAdmin;
@@ -36,14 +36,12 @@ function parseSignals(value: string | undefined): string[] {
   return names;
 }
 
+/** The range asked for; `to` defaults to now (inclusive). */
 function range(
   q: { from?: string | undefined; to?: string | undefined },
   defaultSpanMs: number,
 ): { fromMs: number; toMs: number } {
-  const toMs = parseTime(q.to, Date.now() + 1, "to");
-  const fromMs = parseTime(q.from, toMs - defaultSpanMs, "from");
-  if (fromMs >= toMs) throw new PumpwatchError("BAD_REQUEST", "'from' must be before 'to'");
-  return { fromMs, toMs };
+  return parseRange(q, defaultSpanMs, Date.now() + 1);
 }
 
 const rangeQuery = {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { PumpwatchError } from "../core/errors.js";
 import type { Company, TenancyStore } from "../store/ports.js";
+import type { NoticeParty } from "../tenancy/contract.js";
 import type { NoticeInput, TerminationService } from "../tenancy/termination.js";
 import { parseTime } from "./time.js";
 
@@ -56,28 +57,23 @@ const COMPANY_HINT = '{"name": "…", "postalAddress": "street\\npostcode town"}
 const NOTICE_HINT =
   '{"by": "customer"|"operator", "receivedAt"?: ISO-8601 or epoch ms (default now), "extraordinary"?: true|false, "reason"?: "…" (required when extraordinary)}';
 
+/**
+ * The notice as sent: only the shape and `receivedAt` (ISO-8601 or epoch ms) are handled here; `by`,
+ * `extraordinary` and `reason` are checked by `giveNotice` in tenancy/contract.ts.
+ */
 function noticeInput(raw: unknown): NoticeInput {
   const b = body(raw, NOTICE_HINT);
   onlyFields(b, ["by", "receivedAt", "extraordinary", "reason"]);
-  if (b["by"] !== "customer" && b["by"] !== "operator") {
-    throw bad(`"by" must be "customer" or "operator" (who gave notice); send ${NOTICE_HINT}`);
-  }
-  const input: NoticeInput = { by: b["by"] };
-  const receivedAt = b["receivedAt"];
-  if (receivedAt !== undefined && receivedAt !== null) {
-    if (typeof receivedAt === "number") input.receivedAt = receivedAt;
-    else if (typeof receivedAt === "string") input.receivedAt = parseTime(receivedAt, 0, "receivedAt");
-    else throw bad('"receivedAt" must be an ISO-8601 time or epoch milliseconds');
-  }
-  if (b["extraordinary"] !== undefined) {
-    if (typeof b["extraordinary"] !== "boolean") throw bad('"extraordinary" must be true or false');
-    input.extraordinary = b["extraordinary"];
-  }
-  if (b["reason"] !== undefined && b["reason"] !== null) {
-    if (typeof b["reason"] !== "string") throw bad('"reason" must be a string');
-    input.reason = b["reason"];
-  }
-  return input;
+  const receivedAt = b["receivedAt"] ?? undefined;
+  return {
+    by: b["by"] as NoticeParty,
+    receivedAt:
+      typeof receivedAt === "string"
+        ? parseTime(receivedAt, 0, "receivedAt")
+        : (receivedAt as number | undefined),
+    extraordinary: b["extraordinary"] as boolean | undefined,
+    reason: (b["reason"] ?? undefined) as string | undefined,
+  };
 }
 
 /** Registers the routes on an app already guarded by the operator token (prefix /api). */

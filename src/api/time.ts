@@ -11,3 +11,18 @@ export function parseTime(value: string | undefined, fallback: number, name: str
     );
   return ms;
 }
+
+/**
+ * Parses an API time range `from`/`to` (see {@link parseTime}): `to` defaults to `defaultTo`,
+ * `from` to `defaultSpanMs` before `to`; `from` must be before `to`.
+ */
+export function parseRange(
+  q: { from?: string | undefined; to?: string | undefined },
+  defaultSpanMs: number,
+  defaultTo: number,
+): { fromMs: number; toMs: number } {
+  const toMs = parseTime(q.to, defaultTo, "to");
+  const fromMs = parseTime(q.from, toMs - defaultSpanMs, "from");
+  if (fromMs >= toMs) throw new PumpwatchError("BAD_REQUEST", "'from' must be before 'to'");
+  return { fromMs, toMs };
+}

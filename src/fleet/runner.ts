@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DeviceAgent } from "../device/agent.js";
+import { type AgentOptions, DeviceAgent } from "../device/agent.js";
 import { ScaledClock } from "../device/clock.js";
 import { MemoryQueue } from "../device/queue.js";
 import {
@@ -81,22 +81,11 @@ export class LiveFleet extends EventEmitter<FleetEvents> {
     });
     for (const asset of this.fleet.assets) {
       const agent = new DeviceAgent({
-        provisioningHost: o.provisioningHost,
-        idScope: o.idScope,
-        registrationId: asset.id,
-        groupKey: o.groupKey,
-        ca: o.ca,
-        stateDir: join(o.stateDir, "agents", asset.id),
+        ...agentIdentity(o, this.fleet, asset),
         source: asset,
         clock: new ScaledClock({ speed: acceleration, origin: start, catchUp: true, realStart: wallStart }),
         settings: { sampleIntervalSec: o.sampleIntervalSec ?? 10, sendIntervalSec: o.sendIntervalSec ?? 60 },
         ...(o.durableQueues === false ? { queue: new MemoryQueue() } : {}),
-        provisioningPayload: {
-          simulated: true,
-          scenario: this.fleet.name,
-          model: asset.model,
-          company: asset.companyId,
-        },
       });
       agent.on("provisioned", (info) => this.emit("provisioned", asset, info.deviceId));
       agent.on("warning", (err) => this.emit("warning", asset.id, err));
@@ -140,6 +129,31 @@ function runOrigin(stateDir: string, fresh: RunOrigin): RunOrigin {
   return fresh;
 }
 
+/** What every simulated pump's agent shares: provisioning at `target`, state under `<stateDir>/agents/<asset>`, and the pump's identity in the DPS payload. */
+function agentIdentity(
+  target: FleetTarget & { stateDir: string },
+  fleet: Fleet,
+  asset: SimAsset,
+): Pick<
+  AgentOptions,
+  "provisioningHost" | "idScope" | "registrationId" | "groupKey" | "ca" | "stateDir" | "provisioningPayload"
+> {
+  return {
+    provisioningHost: target.provisioningHost,
+    idScope: target.idScope,
+    registrationId: asset.id,
+    groupKey: target.groupKey,
+    ca: target.ca,
+    stateDir: join(target.stateDir, "agents", asset.id),
+    provisioningPayload: {
+      simulated: true,
+      scenario: fleet.name,
+      model: asset.model,
+      company: asset.companyId,
+    },
+  };
+}
+
 export interface BackfillFleetOptions extends FleetTarget {
   scenario: Scenario;
   stateDir: string;
@@ -164,18 +178,7 @@ export async function backfillFleet(
   const agents = new Map<string, DeviceAgent>();
   for (const asset of fleet.assets) {
     const agent = new DeviceAgent({
-      provisioningHost: o.provisioningHost,
-      idScope: o.idScope,
-      registrationId: asset.id,
-      groupKey: o.groupKey,
-      ca: o.ca,
-      stateDir: join(o.stateDir, "agents", asset.id),
-      provisioningPayload: {
-        simulated: true,
-        scenario: fleet.name,
-        model: asset.model,
-        company: asset.companyId,
-      },
+      ...agentIdentity(o, fleet, asset),
     });
     agents.set(asset.id, agent);
     agent.start();

@@ -73,7 +73,7 @@ export interface KpiHourRow {
 }
 
 /** Pressure bands of `KpiHourRecord.bandS` (PRESSURE_BANDS in src/analytics/types.ts: 5 limits, 6 bands). */
-export const KPI_BANDS = 6;
+const KPI_BANDS = 6;
 
 /** Alarm listings are capped at this many rows unless the filter says otherwise. */
 export const DEFAULT_ALARM_LIMIT = 500;

@@ -202,7 +202,7 @@ export function emailKey(email: string): string {
 }
 
 /** A plausible address: one "@" with something on both sides, no whitespace, at most 254 characters. */
-export function checkEmail(email: string): void {
+function checkEmail(email: string): void {
   if (
     typeof email !== "string" ||
     email.length > MAX_EMAIL ||
@@ -217,7 +217,7 @@ export function checkEmail(email: string): void {
 }
 
 /** Operator staff (no company) have an operator role, users of a company a company role. */
-export function checkRole(companyId: string | null, role: UserRole): void {
+function checkRole(companyId: string | null, role: UserRole): void {
   const allowed = companyId === null ? OPERATOR_ROLES : COMPANY_ROLES;
   if (!allowed.includes(role)) {
     throw new PumpwatchError(

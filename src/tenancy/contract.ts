@@ -186,13 +186,18 @@ function formatDate(date: CivilDate): string {
   return `${String(date.y).padStart(4, "0")}-${String(date.m).padStart(2, "0")}-${String(date.d).padStart(2, "0")}`;
 }
 
-function parseDate(value: string, what: string): CivilDate {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+function parseDate(value: unknown, what: string): CivilDate {
+  const match = typeof value === "string" ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(value) : null;
   if (match) {
     const date = { y: Number(match[1]), m: Number(match[2]), d: Number(match[3]) };
     if (date.m >= 1 && date.m <= 12 && date.d >= 1 && date.d <= daysInMonth(date.y, date.m)) return date;
   }
   throw bad(`${what} must be a calendar date "YYYY-MM-DD", got ${JSON.stringify(value)}`);
+}
+
+/** Throws BAD_REQUEST unless `value` is a calendar date `YYYY-MM-DD` (`what` names it in the message). */
+export function assertCalendarDate(value: unknown, what: string): asserts value is string {
+  parseDate(value, what);
 }
 
 function formatter(timeZone: string): Intl.DateTimeFormat {

@@ -21,6 +21,7 @@ import { PumpwatchError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { AnalyticsStore, Job, RegistryStore, TelemetryStore, TenancyStore } from "../store/ports.js";
 import {
+  assertCalendarDate,
   assertTimeZone,
   type Contract,
   type ContractStatus,
@@ -127,15 +128,6 @@ function bad(message: string): PumpwatchError {
   return new PumpwatchError("BAD_REQUEST", message);
 }
 
-function checkStart(value: unknown): string {
-  const m = typeof value === "string" ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(value) : null;
-  if (m) {
-    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-    if (d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3])) return value as string;
-  }
-  throw bad(`"start" must be the contract's first day as "YYYY-MM-DD", got ${JSON.stringify(value)}`);
-}
-
 export class TerminationService {
   readonly #o: TerminationServiceOptions;
   readonly #now: () => number;
@@ -199,7 +191,8 @@ export class TerminationService {
       if (typeof input !== "object" || input === null) {
         throw bad('send {"start": "YYYY-MM-DD", "timeZone"?: "Europe/Berlin", "terms"?: {…}}');
       }
-      const start = checkStart(input.start);
+      const start = input.start;
+      assertCalendarDate(start, `"start" (the contract's first day)`);
       const timeZone = input.timeZone ?? DEFAULT_TIME_ZONE;
       assertTimeZone(timeZone);
       const terms = validateTerms(input.terms);

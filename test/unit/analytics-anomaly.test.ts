@@ -7,19 +7,13 @@ import { diagnose } from "../../src/analytics/diagnosis.js";
 import { Segmenter } from "../../src/analytics/segment.js";
 import type { Residuals } from "../../src/analytics/types.js";
 import { batchSamples, createFleet, parseScenario } from "../../src/sim/index.js";
+import { rng } from "../helpers/random.js";
 
 const HOUR = 3_600_000;
 
 /** mulberry32 + Box–Muller: seeded standard normals. */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = rng(seed);
   return () => Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-12))) * Math.cos(2 * Math.PI * uniform());
 }
 

@@ -6,17 +6,11 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runDetectCommand } from "../../src/analytics/detect-cli.js";
 import { chiSquareQuantile, fitDetector, invert, normalQuantile } from "../../src/analytics/detector.js";
+import { rng } from "../helpers/random.js";
 
 /** mulberry32 + Box–Muller: a small seeded normal generator for reproducible synthetic data. */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = rng(seed);
   return () => {
     const u = Math.max(uniform(), 1e-12);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());

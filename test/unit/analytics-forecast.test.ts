@@ -30,14 +30,19 @@ interface Run {
   engine: ForecastEngine;
 }
 
-/** Backfills one RV100 at 1-min means through a ForecastEngine, keeping one forecast per day. */
-function run(asset: Record<string, unknown>, days: number, id: ForecastId): Run {
-  const fleet = createFleet(
+/** A one-pump fleet: an RV100 with `asset` (faults, duty) merged into its asset entry. */
+function rv100Fleet(asset: Record<string, unknown>) {
+  return createFleet(
     parseScenario({
       fleet: { name: "t", start: "2026-03-02T00:00:00Z", seed: 3 },
       companies: [{ id: "c", name: "c", assets: [{ id: "p", model: "RV100", ...asset }] }],
     }),
   );
+}
+
+/** Backfills one RV100 at 1-min means through a ForecastEngine, keeping one forecast per day. */
+function run(asset: Record<string, unknown>, days: number, id: ForecastId): Run {
+  const fleet = rv100Fleet(asset);
   const engine = new ForecastEngine("RV100");
   const daily: Forecast[] = [];
   let failure: number | null = null;
@@ -61,12 +66,7 @@ const days = (ms: number) => ms / DAY;
  * (the commissioning window), one sample late.
  */
 function runResidual(asset: Record<string, unknown>, nDays: number): Run {
-  const fleet = createFleet(
-    parseScenario({
-      fleet: { name: "t", start: "2026-03-02T00:00:00Z", seed: 3 },
-      companies: [{ id: "c", name: "c", assets: [{ id: "p", model: "RV100", ...asset }] }],
-    }),
-  );
+  const fleet = rv100Fleet(asset);
   const engine = new ForecastEngine("RV100");
   const daily: Forecast[] = [];
   let failure: number | null = null;

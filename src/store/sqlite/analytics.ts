@@ -33,7 +33,7 @@ import type {
   KpiHourRecord,
   MaintenanceRecord,
 } from "../ports.js";
-import type { Db } from "./db.js";
+import { type Db, truncateWal } from "./db.js";
 
 /**
  * Alarms, maintenance log, analyzer state and hourly KPIs on SQLite. Every change of an alarm and its
@@ -290,39 +290,26 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
   }
 
   async purgeDevices(deviceIds: readonly string[]): Promise<AnalyticsPurge> {
-    const ids = [...new Set(deviceIds)];
-    const s = {
-      events: this.#db.prepare(
-        "DELETE FROM alarm_events WHERE alarm_id IN (SELECT id FROM alarms WHERE device_id = ?)",
-      ),
-      alarms: this.#db.prepare("DELETE FROM alarms WHERE device_id = ?"),
-      maintenance: this.#db.prepare("DELETE FROM maintenance_log WHERE device_id = ?"),
-      state: this.#db.prepare("DELETE FROM analyzer_state WHERE device_id = ?"),
-      kpi: this.#db.prepare("DELETE FROM kpi_hours WHERE device_id = ?"),
-    };
+    const ids = JSON.stringify(deviceIds); // IN (…) ignores repeats
+    const devices = "device_id IN (SELECT value FROM json_each(?))";
+    const del = (sql: string) => this.#db.prepare(sql).run(ids).changes;
+    // By index per device: alarms (device_id, type), alarm_events (alarm_id, ts), maintenance_log
+    // (device_id, ts), the primary keys of analyzer_state and kpi_hours. Events before their alarms.
     const out = this.#db
-      .transaction(() => {
-        const n: AnalyticsPurge = {
-          alarms: 0,
-          alarmEvents: 0,
-          maintenance: 0,
-          analyzerStates: 0,
-          kpiHours: 0,
+      .transaction((): AnalyticsPurge => {
+        const alarmEvents = del(
+          `DELETE FROM alarm_events WHERE alarm_id IN (SELECT id FROM alarms WHERE ${devices})`,
+        );
+        return {
+          alarms: del(`DELETE FROM alarms WHERE ${devices}`),
+          alarmEvents,
+          maintenance: del(`DELETE FROM maintenance_log WHERE ${devices}`),
+          analyzerStates: del(`DELETE FROM analyzer_state WHERE ${devices}`),
+          kpiHours: del(`DELETE FROM kpi_hours WHERE ${devices}`),
         };
-        // By index per device: alarms (device_id, type), alarm_events (alarm_id, ts), maintenance_log
-        // (device_id, ts), the primary keys of analyzer_state and kpi_hours. Events before their alarms.
-        for (const id of ids) {
-          n.alarmEvents += s.events.run(id).changes;
-          n.alarms += s.alarms.run(id).changes;
-          n.maintenance += s.maintenance.run(id).changes;
-          n.analyzerStates += s.state.run(id).changes;
-          n.kpiHours += s.kpi.run(id).changes;
-        }
-        return n;
       })
       .immediate();
-    // secure_delete zeroed the freed bytes in the file; the WAL still holds the pages as written.
-    this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    truncateWal(this.#db);
     return out;
   }
 

@@ -24,6 +24,16 @@ export function openDb(file: string, opts: { synchronous: "FULL" | "NORMAL" }): 
   return db;
 }
 
+/**
+ * Copies the WAL into the database file and truncates it: `secure_delete` zeroed the freed bytes in
+ * the file, but the WAL frames still hold the deleted rows as written. Call after an erasure or purge
+ * has committed. Best effort: a reader in another connection can keep it from completing; the next
+ * erasure or SQLite's automatic checkpoints catch up.
+ */
+export function truncateWal(db: Db): void {
+  db.pragma("wal_checkpoint(TRUNCATE)");
+}
+
 function migrate(db: Db): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   for (let v = current; v < MIGRATIONS.length; v++) {

@@ -49,7 +49,7 @@ import {
   userPatchValues,
   userValues,
 } from "../tenancy-rows.js";
-import type { Db } from "./db.js";
+import { type Db, truncateWal } from "./db.js";
 
 /**
  * Companies, users, sessions, tokens, contracts, audit log and scheduled jobs on SQLite. Each change
@@ -165,13 +165,13 @@ export class SqliteTenancyStore implements TenancyStore {
 
   async deleteUser(id: string): Promise<boolean> {
     const n = this.#db.transaction(() => this.#deleteUsers("id = ?", id)).immediate();
-    this.#checkpoint();
+    truncateWal(this.#db);
     return n > 0;
   }
 
   async deleteCompanyUsers(companyId: string): Promise<number> {
     const n = this.#db.transaction(() => this.#deleteUsers("company_id = ?", companyId)).immediate();
-    this.#checkpoint();
+    truncateWal(this.#db);
     return n;
   }
 
@@ -416,15 +416,6 @@ export class SqliteTenancyStore implements TenancyStore {
       this.#db.prepare(`DELETE FROM ${table} WHERE user_id IN (${users})`).run(arg);
     }
     return this.#db.prepare(`DELETE FROM users WHERE ${where}`).run(arg).changes;
-  }
-
-  /**
-   * Copies the WAL into the database file and truncates it, so that the frames that held erased rows
-   * are gone too. Best effort: a reader in another connection can keep it from completing; the next
-   * erasure or SQLite's automatic checkpoints catch up.
-   */
-  #checkpoint(): void {
-    this.#db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
   #userExists(id: string): void {
