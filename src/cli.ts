@@ -16,10 +16,15 @@ const USAGE = `pumpwatch — condition monitoring for industrial vacuum pumps
 Usage:
   pumpwatch start [options]                       run the server (provisioning, hub, API)
   pumpwatch start --demo                          … with the demo fleet of simulated pumps (what 'npm start' runs)
-  pumpwatch enroll group --name NAME              create a group enrollment; prints {"idScope","groupName","groupKey"}
-  pumpwatch enroll device --registration-id ID    create an individual enrollment; prints {"idScope","registrationId","key"}
+  pumpwatch enroll group --name NAME [--company ID]
+                                                  create a group enrollment; prints {"idScope","groupName","groupKey","companyId"}
+  pumpwatch enroll device --registration-id ID [--company ID]
+                                                  create an individual enrollment; prints {"idScope","registrationId","key","companyId"}
+  pumpwatch enroll list                           list enrollments without their keys (JSON)
   pumpwatch device list                           list devices (JSON)
   pumpwatch device show ID                        show one device (JSON)
+  pumpwatch device set ID [--company ID] [--model M] [--pump-type T] [--serial S]
+                                                  set a device's company and labels; an empty value ('') clears one
   pumpwatch device disable|enable ID              disable or enable a device (a disabled device is disconnected)
   pumpwatch device rotate-key ID                  replace both device keys (prints the new keys once)
   pumpwatch device run [options]                  run a device agent (IoT box); 'pumpwatch device run --help'
@@ -41,6 +46,10 @@ Options (start):
   --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
   --demo                run the demo fleet in-process (simulated data, clearly labelled)
   --demo-scenario FILE  scenario for --demo (default scenarios/demo.json)
+Options (enroll, device set):
+  --company ID          customer company: devices provisioned through the enrollment are created in it, and
+                        keep it when they register again; 'device set --company' moves a device. The CLI
+                        does not check that the company exists (the operator API does): give an existing id
 `;
 
 const OPTIONS = {
@@ -58,6 +67,10 @@ const OPTIONS = {
   db: { type: "string" },
   name: { type: "string" },
   "registration-id": { type: "string" },
+  company: { type: "string" },
+  model: { type: "string" },
+  "pump-type": { type: "string" },
+  serial: { type: "string" },
   demo: { type: "boolean" },
   "demo-scenario": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -95,6 +108,11 @@ function flagsToConfig(v: Values): ConfigInput {
   return flags;
 }
 
+/** A flag of `device set`: absent leaves the field, an empty value clears it. */
+function labelFlag(v: string | undefined): string | null | undefined {
+  return v === undefined ? undefined : v === "" ? null : v;
+}
+
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -130,12 +148,24 @@ export async function main(argv: string[]): Promise<number> {
   const stores = openStores(config);
   try {
     const admin = new RegistryAdmin(stores.registry, await ensureIdScope(stores.registry, config.idScope));
-    if (command === "enroll" && sub === "group" && values.name) print(await admin.enrollGroup(values.name));
-    else if (command === "enroll" && sub === "device" && values["registration-id"]) {
-      print(await admin.enrollDevice(values["registration-id"]));
-    } else if (command === "device" && sub === "list") print(await admin.listDevices());
+    const company = { companyId: labelFlag(values.company) };
+    if (command === "enroll" && sub === "group" && values.name) {
+      print(await admin.enrollGroup(values.name, company));
+    } else if (command === "enroll" && sub === "device" && values["registration-id"]) {
+      print(await admin.enrollDevice(values["registration-id"], company));
+    } else if (command === "enroll" && sub === "list") print(await admin.listEnrollments());
+    else if (command === "device" && sub === "list") print(await admin.listDevices());
     else if (command === "device" && sub === "show" && arg) print(await admin.getDevice(arg));
-    else if (command === "device" && (sub === "enable" || sub === "disable") && arg) {
+    else if (command === "device" && sub === "set" && arg) {
+      print(
+        await admin.updateDevice(arg, {
+          companyId: labelFlag(values.company),
+          model: labelFlag(values.model),
+          pumpType: labelFlag(values["pump-type"]),
+          serial: labelFlag(values.serial),
+        }),
+      );
+    } else if (command === "device" && (sub === "enable" || sub === "disable") && arg) {
       print(await admin.setDeviceEnabled(arg, sub === "enable"));
     } else if (command === "device" && sub === "rotate-key" && arg) print(await admin.rotateKey(arg));
     else {

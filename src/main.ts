@@ -14,6 +14,7 @@ import { ensureTls } from "./core/tls.js";
 import { Gateway } from "./gateway/gateway.js";
 import { DeviceDirectory } from "./ingest/directory.js";
 import { Ingest } from "./ingest/ingest.js";
+import { createMailer } from "./notify/mailer.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { ProvisioningService } from "./provisioning/service.js";
 import { startHousekeeping } from "./store/housekeeping.js";
@@ -77,7 +78,16 @@ function hubNames(config: Config, mqttPort: number, httpsPort: number): string[]
 }
 
 /** The composition root: builds every part from the config, wires them and starts the listeners. */
-export async function startPumpwatch(config: Config, log: Logger): Promise<Running> {
+/**
+ * Starts every part in one process. `opts.now` replaces the wall clock for contracts, sessions and
+ * one-time links (tests of notice periods and expiries); the data path always uses the real clock.
+ */
+export async function startPumpwatch(
+  config: Config,
+  log: Logger,
+  opts: { now?: () => number } = {},
+): Promise<Running> {
+  const now = opts.now ?? Date.now;
   const dataDir = resolve(config.data);
   const material = await ensureTls({
     dir: join(dataDir, "tls"),
@@ -195,7 +205,27 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
     },
     exportGraceMs: config.exportGraceDays * 86_400_000,
     log: log.child({ part: "termination" }),
+    now,
   });
+  const session = {
+    idleMs: config.auth.sessionIdleMinutes * 60_000,
+    maxMs: config.auth.sessionMaxHours * 3_600_000,
+  };
+  const mailer = config.smtp
+    ? createMailer(
+        {
+          host: config.smtp.host,
+          port: config.smtp.port,
+          secure: config.smtp.secure,
+          requireTls: config.smtp.requireTls,
+          user: config.smtp.user,
+          pass: config.smtp.pass,
+          from: config.smtp.from,
+          ...(config.smtp.ca ? { tls: { ca: readFileSync(config.smtp.ca) } } : {}),
+        },
+        log.child({ part: "mail" }),
+      )
+    : undefined;
   const app = buildApp({
     tls: material,
     privacy: {
@@ -215,8 +245,28 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       sasSkewSec: config.limits.sasSkewSec,
       maxPacketBytes: config.limits.maxPacketBytes,
     },
-    operator: {
+    auth: {
       operatorToken,
+      tenancy: stores.tenancy,
+      device: (id) => directory.get(id),
+      alarmDevice: async (id) => (await stores.analytics.getAlarm(id))?.deviceId,
+      session,
+      now,
+    },
+    accounts: {
+      tenancy: stores.tenancy,
+      exportStores: stores,
+      mailer,
+      publicUrl: () => config.publicUrl ?? `https://${config.host}:${httpsPort}`,
+      session,
+      invitationMs: config.auth.invitationDays * 86_400_000,
+      resetMs: config.auth.resetMinutes * 60_000,
+      log: log.child({ part: "accounts" }),
+      now,
+    },
+    operator: {
+      now,
+      companyOf: (id) => directory.peek(id)?.companyId,
       admin,
       registry: stores.registry,
       telemetry: stores.telemetry,
@@ -287,6 +337,7 @@ export async function startPumpwatch(config: Config, log: Logger): Promise<Runni
       await ingest.drain();
       await analytics.close();
       await app.close();
+      mailer?.close();
       await stores.close();
     },
   };

@@ -5,6 +5,7 @@ import type { BusEvents, BusTopic, EventBus } from "../core/bus.js";
 import { PumpwatchError } from "../core/errors.js";
 import type { RegistryAdmin } from "../provisioning/admin.js";
 import type { AlarmSeverity, AnalyticsStore } from "../store/ports.js";
+import { companyScope, principalOf } from "./auth.js";
 import { parseRange, parseTime } from "./time.js";
 
 export interface AnalyticsRoutesDeps {
@@ -12,10 +13,10 @@ export interface AnalyticsRoutesDeps {
   analytics: AnalyticsService;
   analyticsStore: AnalyticsStore;
   bus: EventBus;
+  /** The company of a device from the in-process cache (undefined when not cached): filters live events. */
+  companyOf(deviceId: string): string | null | undefined;
 }
 
-/** Who acts through this API (recorded in alarm history and the maintenance log). */
-const ACTOR = "operator";
 const DAY = 86_400_000;
 const PERIOD_SPAN: Record<"day" | "week" | "month", number> = {
   day: 31 * DAY,
@@ -120,8 +121,17 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
       if (q.severity !== undefined && !SEVERITIES.includes(q.severity as AlarmSeverity)) {
         throw new PumpwatchError("BAD_REQUEST", `'severity' must be warning or alarm, got '${q.severity}'`);
       }
+      const requested = q.device ? q.device.split(",").filter(Boolean) : undefined;
+      const company = companyScope(req);
+      let deviceIds = requested;
+      if (company !== undefined) {
+        // A company sees the alarms of its own pumps only, whatever was asked for.
+        const own = await fleetIds(deps.admin, company);
+        deviceIds = requested ? requested.filter((id) => own.includes(id)) : own;
+        if (deviceIds.length === 0) return { alarms: [] };
+      }
       const alarms = await store.listAlarms({
-        deviceIds: q.device ? q.device.split(",").filter(Boolean) : undefined,
+        deviceIds,
         active: bool(q.active, "active"),
         acknowledged: bool(q.acknowledged, "acknowledged"),
         severity: q.severity as AlarmSeverity | undefined,
@@ -149,7 +159,9 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
       },
     },
     async (req) =>
-      analytics.alarmAction(alarmId(req.params.id), "acknowledge", ACTOR, { text: req.body?.comment }),
+      analytics.alarmAction(alarmId(req.params.id), "acknowledge", principalOf(req).actor, {
+        text: req.body?.comment,
+      }),
   );
 
   app.post<{ Params: { id: string }; Body: { until?: string; minutes?: number; comment?: string } }>(
@@ -174,12 +186,15 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
           : b.minutes !== undefined
             ? Date.now() + b.minutes * 60_000
             : undefined;
-      return analytics.alarmAction(alarmId(req.params.id), "shelve", ACTOR, { until, text: b.comment });
+      return analytics.alarmAction(alarmId(req.params.id), "shelve", principalOf(req).actor, {
+        until,
+        text: b.comment,
+      });
     },
   );
 
   app.post<{ Params: { id: string } }>("/alarms/:id/unshelve", async (req) =>
-    analytics.alarmAction(alarmId(req.params.id), "unshelve", ACTOR, {}),
+    analytics.alarmAction(alarmId(req.params.id), "unshelve", principalOf(req).actor, {}),
   );
 
   app.post<{ Params: { id: string }; Body: { text: string } }>(
@@ -194,7 +209,7 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
       },
     },
     async (req, reply) => {
-      const alarm = await analytics.alarmAction(alarmId(req.params.id), "comment", ACTOR, {
+      const alarm = await analytics.alarmAction(alarmId(req.params.id), "comment", principalOf(req).actor, {
         text: req.body.text,
       });
       return reply.status(201).send(alarm);
@@ -248,7 +263,7 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
       const record = await analytics.logMaintenance(
         req.params.id,
         { action: req.body.action, ts, note: req.body.note },
-        ACTOR,
+        principalOf(req).actor,
       );
       return reply.status(201).send(record);
     },
@@ -283,7 +298,7 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
     },
     async (req) => {
       const r = kpiRange(req.query);
-      const ids = await fleetIds(deps.admin, req.query.company);
+      const ids = await fleetIds(deps.admin, companyScope(req, req.query.company));
       await analytics.flush();
       const hours = await store.queryKpiHours(ids, r.from, r.to);
       const events = await store.alarmEvents(ids, r.from, r.to);
@@ -292,12 +307,15 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
   );
 
   app.get<{ Querystring: { company?: string } }>("/fleet/health", async (req) =>
-    analytics.fleet(await fleetIds(deps.admin, req.query.company)),
+    analytics.fleet(await fleetIds(deps.admin, companyScope(req, req.query.company))),
   );
 
   app.get<{ Querystring: { device?: string; topics?: string } }>("/events", async (req, reply) => {
     const devices = req.query.device ? new Set(req.query.device.split(",").filter(Boolean)) : null;
     const topics = parseTopics(req.query.topics);
+    // A company user's stream carries its own pumps only; ownership is looked up per event (cached
+    // device records), so pumps assigned later show up and pumps moved away stop at once.
+    const company = companyScope(req);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -308,6 +326,7 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
     res.write(": pumpwatch live events\n\n");
     const send = (topic: BusTopic, deviceId: string, data: unknown) => {
       if (devices && !devices.has(deviceId)) return;
+      if (company !== undefined && deps.companyOf(deviceId) !== company) return;
       res.write(`event: ${topic}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const unsubscribe = topics.map((topic) =>

@@ -2,6 +2,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "../core/log.js";
 import type { Metrics } from "../core/metrics.js";
 import type { PrivacyInput } from "../tenancy/privacy.js";
+import { type AccountRoutesDeps, accountRoutes } from "./account-routes.js";
+import { type AuthDeps, installAuth } from "./auth.js";
 import { type DeviceRoutesDeps, deviceRoutes } from "./device-routes.js";
 import { installErrorHandler } from "./errors.js";
 import { type OperatorRoutesDeps, operatorRoutes } from "./operator-routes.js";
@@ -15,11 +17,16 @@ export interface AppDeps {
   metrics: Metrics;
   device: DeviceRoutesDeps;
   operator: OperatorRoutesDeps;
+  auth: AuthDeps;
+  accounts: AccountRoutesDeps;
   /** Readiness: false while starting or shutting down. */
   ready(): boolean;
 }
 
-/** The HTTPS app: health, metrics, the device-facing Azure endpoints and the operator API. */
+/**
+ * The HTTPS app: health, metrics, the device-facing Azure endpoints, and the API under /api for
+ * people and integrations, every route authorized by the one rule table (access.ts, auth.ts).
+ */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: "TLSv1.2" },
@@ -33,6 +40,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { maxParamLength: 256 },
   });
   installErrorHandler(app);
+  installAuth(app, deps.auth);
 
   app.get("/healthz", async (_req, reply) =>
     deps.ready()
@@ -44,7 +52,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return deps.metrics.registry.metrics();
   });
   privacyRoute(app, deps.privacy);
-  app.register(operatorRoutes(deps.operator), { prefix: "/api" });
+  app.register(
+    async (api) => {
+      accountRoutes(api, deps.accounts);
+      await operatorRoutes(deps.operator)(api);
+    },
+    { prefix: "/api" },
+  );
   app.register(deviceRoutes(deps.device));
   return app;
 }

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AnalyticsService } from "../analytics/service.js";
 import type { EventBus } from "../core/bus.js";
@@ -13,12 +12,12 @@ import type {
 } from "../store/ports.js";
 import type { TerminationService } from "../tenancy/termination.js";
 import { analyticsRoutes } from "./analytics-routes.js";
+import { companyScope, principalOf } from "./auth.js";
 import { historyRoutes } from "./history-routes.js";
 import { tenancyRoutes } from "./tenancy-routes.js";
 import { parseTime } from "./time.js";
 
 export interface OperatorRoutesDeps {
-  operatorToken: string;
   admin: RegistryAdmin;
   registry: RegistryStore;
   telemetry: TelemetryStore;
@@ -31,59 +30,113 @@ export interface OperatorRoutesDeps {
   analytics: AnalyticsService;
   analyticsStore: AnalyticsStore;
   bus: EventBus;
+  /** The company of a device from the in-process cache: filters live events per tenant. */
+  companyOf(deviceId: string): string | null | undefined;
   /** Companies, contracts and the audit log (operator scope until tenant-scoped auth exists). */
   tenancy: TenancyStore;
   termination: TerminationService;
+  /** Clock of audit entries and contracts; the data path always uses the real clock. */
+  now?: () => number;
 }
 
 const MAX_SAMPLES = 100_000;
 
-function sha256(s: string): Buffer {
-  return createHash("sha256").update(s).digest();
-}
-
-/** Operator API under /api, protected by the operator token (`Authorization: Bearer <token>`). */
+/**
+ * The fleet API under /api: devices, enrollments, telemetry, history, analytics, companies and
+ * contracts. Who may call what is decided before the handlers run (access.ts, auth.ts); list
+ * handlers cut their answers to the caller's company with `companyScope`.
+ */
 export function operatorRoutes(deps: OperatorRoutesDeps) {
-  const want = sha256(deps.operatorToken);
-  const authorize = async (req: FastifyRequest) => {
-    const h = req.headers.authorization ?? "";
-    const given = h.startsWith("Bearer ") ? h.slice(7).trim() : "";
-    if (!given || !timingSafeEqual(sha256(given), want)) {
-      throw new PumpwatchError(
-        "UNAUTHORIZED",
-        "missing or wrong operator token: send 'Authorization: Bearer <token>' (see <data>/operator-token)",
-      );
-    }
-  };
-
   return async (app: FastifyInstance) => {
-    app.addHook("onRequest", authorize);
+    /** A company named by an enrollment or a device must exist (null: unassigned). */
+    const knownCompany = async (companyId: string | null | undefined) => {
+      if (typeof companyId === "string" && !(await deps.tenancy.getCompany(companyId))) {
+        throw new PumpwatchError(
+          "NOT_FOUND",
+          `no company '${companyId}'; create it first (POST /api/companies)`,
+        );
+      }
+      return companyId ?? null;
+    };
+    const companyProp = { type: ["string", "null"] } as const;
+    const auditDevice = async (
+      req: FastifyRequest,
+      event: string,
+      deviceId: string,
+      companyId: string | null,
+    ) => {
+      await deps.tenancy.appendAudit({
+        ts: (deps.now ?? Date.now)(),
+        actor: principalOf(req).actor,
+        event,
+        targetType: "device",
+        targetId: deviceId,
+        companyId,
+      });
+    };
 
     app.get("/info", async () => deps.info);
     historyRoutes(app, deps);
     analyticsRoutes(app, deps);
     tenancyRoutes(app, deps);
 
-    app.get("/devices", async () => ({ devices: await deps.admin.listDevices() }));
+    app.get<{ Querystring: { company?: string } }>("/devices", async (req) => {
+      const company = companyScope(req, req.query.company);
+      const devices = await deps.admin.listDevices();
+      return { devices: company === undefined ? devices : devices.filter((d) => d.companyId === company) };
+    });
     app.get<{ Params: { id: string } }>("/devices/:id", async (req) => deps.admin.getDevice(req.params.id));
+
+    app.patch<{
+      Params: { id: string };
+      Body: {
+        companyId?: string | null;
+        model?: string | null;
+        pumpType?: string | null;
+        serial?: string | null;
+      };
+    }>(
+      "/devices/:id",
+      {
+        schema: {
+          body: {
+            type: "object",
+            properties: {
+              companyId: { type: ["string", "null"] },
+              model: { type: ["string", "null"] },
+              pumpType: { type: ["string", "null"] },
+              serial: { type: ["string", "null"] },
+            },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (req) => {
+        const before = await deps.admin.getDevice(req.params.id);
+        if (req.body.companyId !== undefined) await knownCompany(req.body.companyId);
+        const view = await deps.admin.updateDevice(req.params.id, req.body);
+        await deps.onDeviceChanged(req.params.id);
+        if (view.companyId !== before.companyId) {
+          await auditDevice(req, "device.company.changed", view.id, view.companyId);
+        }
+        return view;
+      },
+    );
 
     app.post<{ Params: { id: string; action: string }; Body: { which?: "primary" | "both" } | undefined }>(
       "/devices/:id/:action",
       async (req) => {
         const { id, action } = req.params;
-        if (action === "enable") {
-          const view = await deps.admin.setDeviceEnabled(id, true);
+        if (action === "enable" || action === "disable") {
+          const view = await deps.admin.setDeviceEnabled(id, action === "enable");
           await deps.onDeviceChanged(id);
-          return view;
-        }
-        if (action === "disable") {
-          const view = await deps.admin.setDeviceEnabled(id, false);
-          await deps.onDeviceChanged(id);
+          await auditDevice(req, `device.${action}d`, id, view.companyId);
           return view;
         }
         if (action === "rotate-key") {
           const keys = await deps.admin.rotateKey(id, req.body?.which ?? "both");
           await deps.onDeviceChanged(id);
+          await auditDevice(req, "device.key.rotated", id, (await deps.admin.getDevice(id)).companyId);
           return keys;
         }
         throw new PumpwatchError(
@@ -162,24 +215,42 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       }),
     );
 
-    app.post<{ Body: { name: string } }>(
+    app.get("/enrollments", async () => ({ enrollments: await deps.admin.listEnrollments() }));
+
+    app.post<{ Body: { name: string; companyId?: string | null } }>(
       "/enrollments/groups",
-      { schema: { body: { type: "object", required: ["name"], properties: { name: { type: "string" } } } } },
-      async (req, reply) => reply.status(201).send(await deps.admin.enrollGroup(req.body.name)),
+      {
+        schema: {
+          body: {
+            type: "object",
+            required: ["name"],
+            properties: { name: { type: "string" }, companyId: companyProp },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (req, reply) => {
+        const companyId = await knownCompany(req.body.companyId);
+        return reply.status(201).send(await deps.admin.enrollGroup(req.body.name, { companyId }));
+      },
     );
 
-    app.post<{ Body: { registrationId: string } }>(
+    app.post<{ Body: { registrationId: string; companyId?: string | null } }>(
       "/enrollments/devices",
       {
         schema: {
           body: {
             type: "object",
             required: ["registrationId"],
-            properties: { registrationId: { type: "string" } },
+            properties: { registrationId: { type: "string" }, companyId: companyProp },
+            additionalProperties: false,
           },
         },
       },
-      async (req, reply) => reply.status(201).send(await deps.admin.enrollDevice(req.body.registrationId)),
+      async (req, reply) => {
+        const companyId = await knownCompany(req.body.companyId);
+        return reply.status(201).send(await deps.admin.enrollDevice(req.body.registrationId, { companyId }));
+      },
     );
   };
 }

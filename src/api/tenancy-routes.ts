@@ -4,15 +4,18 @@ import { PumpwatchError } from "../core/errors.js";
 import type { Company, TenancyStore } from "../store/ports.js";
 import type { NoticeParty } from "../tenancy/contract.js";
 import type { NoticeInput, TerminationService } from "../tenancy/termination.js";
+import { companyScope, type Principal, principalOf } from "./auth.js";
 import { parseTime } from "./time.js";
 
 /**
- * Customers and contracts (issue 6). Operator scope for now: mounted inside the operator routes, so the
- * operator token guards them; tenant-scoped authorization comes with the user login.
+ * Customers, contracts and the audit log. Who may call which route is in access.ts; here only what
+ * the table cannot say: a company administrator gives and withdraws notice as the customer.
  */
 export interface TenancyRoutesDeps {
   tenancy: TenancyStore;
   termination: TerminationService;
+  /** The clock of audit entries (the termination service has its own). */
+  now?: () => number;
 }
 
 const COMPANY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -76,13 +79,39 @@ function noticeInput(raw: unknown): NoticeInput {
   };
 }
 
-/** Registers the routes on an app already guarded by the operator token (prefix /api). */
-export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): void {
-  const now = () => Date.now();
+/** A company administrator speaks for the customer; `by` defaults to the caller's side. */
+function asParty(p: Principal, input: NoticeInput): NoticeInput {
+  const side = p.companyId === null ? "operator" : "customer";
+  if (input.by === undefined) return { ...input, by: side };
+  if (p.companyId !== null && input.by !== "customer") {
+    throw new PumpwatchError(
+      "FORBIDDEN",
+      'a company administrator gives notice as the customer: send "by": "customer"',
+    );
+  }
+  return input;
+}
 
-  app.get("/companies", async () => ({
-    companies: (await deps.tenancy.listCompanies()).map(companyView),
-  }));
+async function audit(deps: TenancyRoutesDeps, p: Principal, event: string, companyId: string): Promise<void> {
+  await deps.tenancy.appendAudit({
+    ts: (deps.now ?? Date.now)(),
+    actor: p.actor,
+    event,
+    targetType: "company",
+    targetId: companyId,
+    companyId,
+  });
+}
+
+/** Registers the routes on the /api scope. */
+export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): void {
+  const now = deps.now ?? Date.now;
+
+  app.get("/companies", async (req) => {
+    const own = companyScope(req);
+    const companies = await deps.tenancy.listCompanies();
+    return { companies: companies.filter((c) => own === undefined || c.id === own).map(companyView) };
+  });
 
   app.post("/companies", async (req, reply) => {
     const b = body(req.body, COMPANY_HINT);
@@ -99,6 +128,7 @@ export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): vo
       },
       now(),
     );
+    await audit(deps, principalOf(req), "company.created", company.id);
     return reply.status(201).send(companyView(company));
   });
 
@@ -121,7 +151,9 @@ export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): vo
     if (b["postalAddress"] !== undefined)
       patch.postalAddress = text(b["postalAddress"], "postalAddress", MAX_ADDRESS);
     if (Object.keys(patch).length === 0) throw bad(`nothing to change: send ${COMPANY_HINT}`);
-    return companyView(await deps.tenancy.updateCompany(req.params.id, patch, now()));
+    const company = await deps.tenancy.updateCompany(req.params.id, patch, now());
+    await audit(deps, principalOf(req), "company.changed", req.params.id);
+    return companyView(company);
   });
 
   app.get<{ Params: { id: string } }>("/companies/:id/contract", async (req) =>
@@ -137,24 +169,35 @@ export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): vo
     if (b["timeZone"] !== undefined && typeof b["timeZone"] !== "string") {
       throw bad('"timeZone" must be an IANA name such as "Europe/Berlin"');
     }
-    return deps.termination.createContract(req.params.id, {
-      start: b["start"],
-      timeZone: b["timeZone"] as string | undefined,
-      terms: b["terms"],
-    });
+    return deps.termination.createContract(
+      req.params.id,
+      { start: b["start"], timeZone: b["timeZone"] as string | undefined, terms: b["terms"] },
+      principalOf(req).actor,
+    );
   });
 
-  app.post<{ Params: { id: string } }>("/companies/:id/contract/notice", async (req) =>
-    deps.termination.giveNotice(req.params.id, noticeInput(req.body)),
-  );
+  app.post<{ Params: { id: string } }>("/companies/:id/contract/notice", async (req) => {
+    const p = principalOf(req);
+    return deps.termination.giveNotice(req.params.id, asParty(p, noticeInput(req.body)), p.actor);
+  });
 
   app.post<{ Params: { id: string } }>("/companies/:id/contract/notice/preview", async (req) =>
-    deps.termination.previewNotice(req.params.id, noticeInput(req.body)),
+    deps.termination.previewNotice(req.params.id, asParty(principalOf(req), noticeInput(req.body))),
   );
 
-  app.delete<{ Params: { id: string } }>("/companies/:id/contract/notice", async (req) =>
-    deps.termination.withdrawNotice(req.params.id),
-  );
+  app.delete<{ Params: { id: string } }>("/companies/:id/contract/notice", async (req) => {
+    const p = principalOf(req);
+    if (p.companyId !== null) {
+      const contract = await deps.termination.getContract(req.params.id);
+      if (contract.notice && contract.notice.by !== "customer") {
+        throw new PumpwatchError(
+          "FORBIDDEN",
+          "the operator gave this notice: only the operator can withdraw it; contact your provider",
+        );
+      }
+    }
+    return deps.termination.withdrawNotice(req.params.id, p.actor);
+  });
 
   app.get<{ Querystring: { company?: string; since?: string; limit?: string } }>("/audit", async (req) => {
     const limit = req.query.limit === undefined ? 500 : Number(req.query.limit);

@@ -76,6 +76,54 @@ export const configSchema = z
         contact: z.string().min(1).default("(set operator.contact in the configuration)"),
       })
       .default({}),
+    /**
+     * Address people open pumpwatch at, for links in e-mails (invitation, password reset); default
+     * `https://<host>:<httpsPort>`.
+     */
+    publicUrl: z.string().url().optional(),
+    /** User sessions, one-time links and login throttling (docs/security.md). */
+    auth: z
+      .object({
+        /** A session ends after this long without a request… */
+        sessionIdleMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .default(8 * 60),
+        /** …and at the latest this long after the login. */
+        sessionMaxHours: z
+          .number()
+          .int()
+          .min(1)
+          .default(7 * 24),
+        /** How long an invitation link works. */
+        invitationDays: z.number().int().min(1).max(30).default(7),
+        /** How long a password-reset link works. */
+        resetMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(24 * 60)
+          .default(60),
+      })
+      .default({}),
+    /** Outgoing e-mail (invitations, password resets); without it, invitation links are shown to the inviting admin. */
+    smtp: z
+      .object({
+        host: z.string().min(1),
+        port: port.default(587),
+        /** TLS from the first byte (port 465); otherwise STARTTLS. */
+        secure: z.boolean().default(false),
+        /** Refuse to send unless STARTTLS succeeds. */
+        requireTls: z.boolean().default(true),
+        user: z.string().optional(),
+        pass: z.string().optional(),
+        /** Sender, e.g. "pumpwatch <noreply@example.com>". */
+        from: z.string().min(3),
+        /** PEM file of a private CA that signed the SMTP server's certificate. */
+        ca: z.string().optional(),
+      })
+      .optional(),
     /** Days a terminated customer's data stays available for export before it is deleted. */
     exportGraceDays: z.number().int().min(0).default(30),
     /** Retention for companies without their own (set per company through the API). */
@@ -127,6 +175,12 @@ const ENV_KEYS: Record<string, (v: string) => ConfigInput> = {
   PUMPWATCH_MASTER_KEY: (v) => ({ masterKey: v }),
   PUMPWATCH_ID_SCOPE: (v) => ({ idScope: v }),
   PUMPWATCH_DEMO: (v) => ({ demo: v === "1" || v === "true" }),
+  PUMPWATCH_PUBLIC_URL: (v) => ({ publicUrl: v }),
+  PUMPWATCH_SMTP_HOST: (v) => ({ smtp: { host: v } as NonNullable<ConfigInput["smtp"]> }),
+  PUMPWATCH_SMTP_PORT: (v) => ({ smtp: { port: Number(v) } as NonNullable<ConfigInput["smtp"]> }),
+  PUMPWATCH_SMTP_USER: (v) => ({ smtp: { user: v } as NonNullable<ConfigInput["smtp"]> }),
+  PUMPWATCH_SMTP_PASS: (v) => ({ smtp: { pass: v } as NonNullable<ConfigInput["smtp"]> }),
+  PUMPWATCH_SMTP_FROM: (v) => ({ smtp: { from: v } as NonNullable<ConfigInput["smtp"]> }),
   PUMPWATCH_OFFLINE_AFTER_SEC: (v) => ({ analytics: { offlineAfterSec: Number(v) } }),
 };
 
@@ -139,6 +193,8 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     retention: { ...a.retention, ...b.retention },
     analytics: { ...a.analytics, ...b.analytics },
     operator: { ...a.operator, ...b.operator },
+    auth: { ...a.auth, ...b.auth },
+    ...(a.smtp || b.smtp ? { smtp: { ...a.smtp, ...b.smtp } as NonNullable<ConfigInput["smtp"]> } : {}),
   };
 }
 

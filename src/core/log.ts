@@ -9,6 +9,8 @@ export type { Logger };
 export const REDACT_PATHS = [
   "password",
   "*.password",
+  "pass",
+  "*.pass",
   "token",
   "*.token",
   "key",

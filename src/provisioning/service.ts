@@ -139,11 +139,17 @@ export class ProvisioningService {
   async #assign(req: DpsRequest, enrollment: Enrollment, keys: [string, string]): Promise<Device> {
     const payload = req.body?.["payload"] ?? null;
     const existing = await this.#registry.getDevice(req.registrationId);
+    // A new device lands in its enrollment's company. A device that registers again keeps the company
+    // it has: an operator may have moved it (RegistryAdmin.updateDevice), and a box re-provisioning
+    // after a reset or key rotation must not undo that. Only a device without a company takes the
+    // enrollment's, e.g. one provisioned before its enrollment was given a company.
+    const adopt = existing?.companyId === null && enrollment.companyId !== null;
     const device = existing
       ? await this.#registry.updateDevice(existing.id, {
           registrationPayload: payload,
           primaryKey: keys[0],
           secondaryKey: keys[1],
+          ...(adopt ? { companyId: enrollment.companyId } : {}),
         })
       : await this.#registry.createDevice({
           id: req.registrationId,
@@ -151,6 +157,7 @@ export class ProvisioningService {
           secondaryKey: keys[1],
           enrollmentKind: enrollment.kind,
           enrollmentName: enrollment.id,
+          companyId: enrollment.companyId,
           registrationPayload: payload,
         });
     this.#directory.put(device);

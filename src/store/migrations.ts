@@ -475,4 +475,11 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX jobs_run_at ON jobs (run_at)",
     ],
   },
+  {
+    name: "company of an enrollment",
+    // Devices provisioned through an enrollment are created in its company (src/provisioning/service.ts).
+    // Nullable and without a foreign key, like devices.company_id: the operator API checks that the
+    // company exists when it sets one (src/provisioning/admin.ts).
+    statements: ["ALTER TABLE enrollments ADD COLUMN company_id TEXT"],
+  },
 ];

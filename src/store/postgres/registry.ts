@@ -4,7 +4,9 @@ import type {
   Device,
   DevicePatch,
   Enrollment,
+  EnrollmentPatch,
   NewDevice,
+  NewEnrollment,
   RegistryStore,
   RetentionPolicy,
   Twin,
@@ -101,16 +103,17 @@ export class PostgresRegistryStore implements RegistryStore {
     return rows[0] && enrollmentFromRow(rows[0], this.#box);
   }
 
-  async createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment> {
+  async createEnrollment(e: NewEnrollment): Promise<Enrollment> {
     const { rows } = await this.#db.query<EnrollmentRow>(
-      `INSERT INTO enrollments (kind, id, primary_key, secondary_key, enabled, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (kind, id) DO NOTHING RETURNING *`,
+      `INSERT INTO enrollments (kind, id, primary_key, secondary_key, enabled, company_id, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (kind, id) DO NOTHING RETURNING *`,
       [
         e.kind,
         e.id,
         this.#box.seal(e.primaryKey),
         this.#box.seal(e.secondaryKey),
         e.enabled ? 1 : 0,
+        e.companyId ?? null,
         nowIso(),
       ],
     );
@@ -118,21 +121,21 @@ export class PostgresRegistryStore implements RegistryStore {
     return enrollmentFromRow(rows[0], this.#box);
   }
 
-  async updateEnrollment(
-    kind: Enrollment["kind"],
-    id: string,
-    patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>,
-  ): Promise<Enrollment> {
+  async updateEnrollment(kind: Enrollment["kind"], id: string, patch: EnrollmentPatch): Promise<Enrollment> {
     // One statement, so a concurrent update of another field is not overwritten with a stale value.
+    // company_id may be set to NULL, so it cannot use COALESCE: $5 says whether to change it.
     const seal = (k: string | undefined) => (k === undefined ? null : this.#box.seal(k));
     const { rows } = await this.#db.query<EnrollmentRow>(
       `UPDATE enrollments SET primary_key = COALESCE($1, primary_key), secondary_key = COALESCE($2, secondary_key),
-         enabled = COALESCE($3, enabled), updated_at = $4
-       WHERE kind = $5 AND id = $6 RETURNING *`,
+         enabled = COALESCE($3, enabled), company_id = CASE WHEN $5::boolean THEN $4::text ELSE company_id END,
+         updated_at = $6
+       WHERE kind = $7 AND id = $8 RETURNING *`,
       [
         seal(patch.primaryKey),
         seal(patch.secondaryKey),
         patch.enabled === undefined ? null : patch.enabled ? 1 : 0,
+        patch.companyId ?? null,
+        patch.companyId !== undefined,
         nowIso(),
         kind,
         id,

@@ -4,7 +4,9 @@ import type {
   Device,
   DevicePatch,
   Enrollment,
+  EnrollmentPatch,
   NewDevice,
+  NewEnrollment,
   RegistryStore,
   RetentionPolicy,
   Twin,
@@ -93,13 +95,13 @@ export class SqliteRegistryStore implements RegistryStore {
     return row && enrollmentFromRow(row, this.#box);
   }
 
-  async createEnrollment(e: Omit<Enrollment, "createdAt" | "updatedAt">): Promise<Enrollment> {
+  async createEnrollment(e: NewEnrollment): Promise<Enrollment> {
     this.#writes++;
     const now = new Date().toISOString();
     const result = this.#db
       .prepare(
-        `INSERT OR IGNORE INTO enrollments (kind, id, primary_key, secondary_key, enabled, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO enrollments (kind, id, primary_key, secondary_key, enabled, company_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         e.kind,
@@ -107,6 +109,7 @@ export class SqliteRegistryStore implements RegistryStore {
         this.#box.seal(e.primaryKey),
         this.#box.seal(e.secondaryKey),
         e.enabled ? 1 : 0,
+        e.companyId ?? null,
         now,
         now,
       );
@@ -115,27 +118,32 @@ export class SqliteRegistryStore implements RegistryStore {
     return (await this.getEnrollment(e.kind, e.id))!;
   }
 
-  async updateEnrollment(
-    kind: Enrollment["kind"],
-    id: string,
-    patch: Partial<Pick<Enrollment, "enabled" | "primaryKey" | "secondaryKey">>,
-  ): Promise<Enrollment> {
+  async updateEnrollment(kind: Enrollment["kind"], id: string, patch: EnrollmentPatch): Promise<Enrollment> {
     this.#writes++;
-    const current = await this.getEnrollment(kind, id);
-    if (!current) throw new PumpwatchError("NOT_FOUND", `${kind} enrollment ${id} does not exist`);
-    const next = { ...current, ...patch };
-    this.#db
-      .prepare(
-        "UPDATE enrollments SET primary_key = ?, secondary_key = ?, enabled = ?, updated_at = ? WHERE kind = ? AND id = ?",
-      )
-      .run(
-        this.#box.seal(next.primaryKey),
-        this.#box.seal(next.secondaryKey),
-        next.enabled ? 1 : 0,
-        new Date().toISOString(),
-        kind,
-        id,
-      );
+    // Read and write in one immediate transaction, so a concurrent update of another field (another
+    // process) is not overwritten with a stale value.
+    const update = this.#db.transaction(() => {
+      const row = this.#db.prepare("SELECT * FROM enrollments WHERE kind = ? AND id = ?").get(kind, id) as
+        | EnrollmentRow
+        | undefined;
+      if (!row) throw new PumpwatchError("NOT_FOUND", `${kind} enrollment ${id} does not exist`);
+      const seal = (k: string | undefined, sealed: string) => (k === undefined ? sealed : this.#box.seal(k));
+      this.#db
+        .prepare(
+          `UPDATE enrollments SET primary_key = ?, secondary_key = ?, enabled = ?, company_id = ?, updated_at = ?
+           WHERE kind = ? AND id = ?`,
+        )
+        .run(
+          seal(patch.primaryKey, row.primary_key),
+          seal(patch.secondaryKey, row.secondary_key),
+          patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0,
+          patch.companyId === undefined ? row.company_id : patch.companyId,
+          new Date().toISOString(),
+          kind,
+          id,
+        );
+    });
+    update.immediate();
     return (await this.getEnrollment(kind, id))!;
   }
 

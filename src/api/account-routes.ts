@@ -1,0 +1,630 @@
+import { randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from "../auth/password.js";
+import { LoginLimiter, RateLimiter } from "../auth/rate-limit.js";
+import { csrfToken, hashToken, newToken, parseScopes, tokenPrefix } from "../auth/tokens.js";
+import { PumpwatchError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { isMailAddress, type Mailer, type MailLocale, renderMail } from "../notify/mailer.js";
+import type {
+  ApiToken,
+  CompanyRole,
+  OneTimeTokenKind,
+  OperatorRole,
+  TenancyStore,
+  User,
+  UserRole,
+} from "../store/ports.js";
+import { statusAt } from "../tenancy/contract.js";
+import { type ExportStores, exportCompany, exportUser } from "../tenancy/export.js";
+import {
+  clearSessionCookie,
+  companyScope,
+  principalOf,
+  SESSION_COOKIE,
+  type SessionPolicy,
+  sessionCookieOptions,
+} from "./auth.js";
+
+/**
+ * People's side of the API (docs/api.md § Accounts): login and logout, invitation and password-reset
+ * links, the caller's own account and API tokens, user administration, and the data exports of
+ * GDPR Art. 15 and 20. Authorization comes from access.ts; what is checked here is what the table
+ * cannot say (which roles an administrator may hand out, whose token may be revoked).
+ */
+export interface AccountRoutesDeps {
+  tenancy: TenancyStore;
+  exportStores: ExportStores;
+  /** Absent: no SMTP configured; invitation links are then returned to the inviting admin. */
+  mailer?: Mailer | undefined;
+  /** Base of the links in mails, e.g. "https://pumps.example.com". */
+  publicUrl(): string;
+  session: SessionPolicy;
+  invitationMs: number;
+  resetMs: number;
+  log: Logger;
+  now?: () => number;
+  /** Login throttling; a fresh one per app by default. */
+  limiter?: LoginLimiter;
+}
+
+const COMPANY_ROLES: readonly CompanyRole[] = ["companyAdmin", "companyUser"];
+const OPERATOR_ROLES: readonly OperatorRole[] = ["operatorAdmin", "serviceTechnician"];
+const PHONE = /^\+?[0-9][0-9 ()/.-]{2,39}$/;
+const MAX_ADDRESS = 1000;
+const MAX_TOKEN_NAME = 100;
+const MAX_TOKEN_DAYS = 3650;
+const DAY = 86_400_000;
+/** Verified against when the e-mail is unknown, so both cases take as long. */
+const DUMMY_HASH_INPUT = "pumpwatch-dummy-password";
+
+function bad(message: string): PumpwatchError {
+  return new PumpwatchError("BAD_REQUEST", message);
+}
+
+function obj(raw: unknown, hint: string, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad(`send a JSON object: ${hint}`);
+  const b = raw as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!allowed.includes(key)) {
+      throw bad(`unknown field "${key}"; allowed are ${allowed.map((a) => `"${a}"`).join(", ")}`);
+    }
+  }
+  return b;
+}
+
+function str(value: unknown, field: string, max = 1000): string {
+  if (typeof value !== "string" || value === "") throw bad(`"${field}" must be a non-empty string`);
+  if (value.length > max) throw bad(`"${field}" is too long (at most ${max} characters)`);
+  return value;
+}
+
+/** Optional contact field: a string sets it, null clears it, undefined leaves it. */
+function contact(value: unknown, field: "phone" | "postalAddress"): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const s = str(value, field, field === "phone" ? 40 : MAX_ADDRESS).trim();
+  if (field === "phone" && !PHONE.test(s)) {
+    throw bad('"phone" must be a phone number of digits, spaces and + ( ) / . -, e.g. "+49 30 1234567"');
+  }
+  return s;
+}
+
+function locale(value: unknown): MailLocale {
+  return value === "en" ? "en" : "de";
+}
+
+function password(value: unknown, field: string): string {
+  const pw = str(value, field, 1024);
+  const policy = checkPasswordPolicy(pw);
+  if (!policy.ok) throw bad(`"${field}": ${policy.message}`);
+  return pw;
+}
+
+/** What the API shows of a user: the three personal fields and the account's state. */
+export function userView(u: User) {
+  return {
+    id: u.id,
+    companyId: u.companyId,
+    role: u.role,
+    email: u.email,
+    phone: u.phone,
+    postalAddress: u.postalAddress,
+    status: u.passwordHash === null ? "invited" : "active",
+    lockedUntil: u.lockedUntil,
+    createdAt: u.createdAt,
+    updatedAt: u.updatedAt,
+  };
+}
+
+function tokenView(t: ApiToken) {
+  return {
+    id: t.id,
+    name: t.name,
+    scopes: t.scopes,
+    createdAt: t.createdAt,
+    expiresAt: t.expiresAt,
+    revokedAt: t.revokedAt,
+  };
+}
+
+function sendZip(reply: FastifyReply, name: string, stream: Readable) {
+  reply.header("content-type", "application/zip");
+  reply.header("content-disposition", `attachment; filename="${name}"`);
+  reply.header("cache-control", "no-store");
+  return reply.send(stream);
+}
+
+export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): void {
+  const now = deps.now ?? Date.now;
+  const store = deps.tenancy;
+  const limiter = deps.limiter ?? new LoginLimiter();
+  // Reset mails per address: enough for a typo and a retry, not for mail-bombing someone.
+  const resetLimiter = new RateLimiter({
+    max: 3,
+    windowMs: 60 * 60_000,
+    lockoutMs: 0,
+    maxLockoutMs: 0,
+    resetOnSuccess: false,
+  });
+  const dummyHash = hashPassword(DUMMY_HASH_INPUT);
+
+  const audit = (
+    actor: string,
+    event: string,
+    target: { type: string; id: string } | null,
+    companyId: string | null,
+  ) =>
+    store.appendAudit({
+      ts: now(),
+      actor,
+      event,
+      targetType: target?.type ?? null,
+      targetId: target?.id ?? null,
+      companyId,
+    });
+
+  const ownUser = (req: FastifyRequest): User => {
+    const p = principalOf(req);
+    if (!p.user) {
+      throw bad("the operator token has no user account: log in as a user (POST /api/auth/login) for this");
+    }
+    return p.user;
+  };
+
+  /** Starts a session for `user`: sets the cookie and answers with the account and its CSRF token. */
+  const startSession = async (reply: FastifyReply, user: User) => {
+    const t = now();
+    const s = newToken("pws");
+    const expiresAt = Math.min(t + deps.session.idleMs, t + deps.session.maxMs);
+    await store.createSession({ hash: s.hash, userId: user.id, createdAt: t, expiresAt, lastSeenAt: t });
+    reply.setCookie(SESSION_COOKIE, s.token, sessionCookieOptions(Math.ceil(deps.session.maxMs / 1000)));
+    return { user: userView(user), csrfToken: csrfToken(s.token), sessionExpiresAt: expiresAt };
+  };
+
+  /** Makes a one-time link for `user` and mails it; without a mailer the link is returned instead. */
+  const oneTimeLink = async (user: User, kind: OneTimeTokenKind, lang: MailLocale) => {
+    const t = now();
+    const tok = newToken(kind === "invitation" ? "pwi" : "pwr");
+    const expiresAt = t + (kind === "invitation" ? deps.invitationMs : deps.resetMs);
+    await store.deleteOneTimeTokens(user.id, kind);
+    await store.createOneTimeToken({ hash: tok.hash, kind, userId: user.id, createdAt: t, expiresAt });
+    const page = kind === "invitation" ? "invitation" : "reset";
+    const link = `${deps.publicUrl().replace(/\/+$/, "")}/#/${page}?token=${encodeURIComponent(tok.token)}`;
+    if (!deps.mailer) return { mailed: false, link, expiresAt };
+    const company = user.companyId ? ((await store.getCompany(user.companyId))?.name ?? "") : "pumpwatch";
+    const mail = renderMail(kind === "invitation" ? "invitation" : "reset", lang, {
+      link,
+      company,
+      expiresAt: new Date(expiresAt),
+      timeZone: "Europe/Berlin",
+    });
+    await deps.mailer.send({ to: user.email, ...mail });
+    return { mailed: true, expiresAt };
+  };
+
+  /** Sets a new password from a one-time link; answers 400 for an unknown, used or expired link. */
+  const redeem = async (raw: unknown, kind: OneTimeTokenKind): Promise<User> => {
+    const b = obj(raw, '{"token": "…", "password": "…"}', ["token", "password"]);
+    const given = b["token"];
+    const pw = password(b["password"], "password");
+    const expected = kind === "invitation" ? "pwi" : "pwr";
+    const hash = tokenPrefix(given) === expected ? hashToken(given as string) : undefined;
+    const used = hash === undefined ? undefined : await store.consumeOneTimeToken(hash, kind, now());
+    const user = used && (await store.getUser(used.userId));
+    if (!user) {
+      throw bad(
+        kind === "invitation"
+          ? "this invitation link is unknown, used or expired: ask your administrator to invite you again"
+          : "this reset link is unknown, used or expired: request a new one (POST /api/auth/password-reset)",
+      );
+    }
+    const updated = await store.updateUser(
+      user.id,
+      { passwordHash: await hashPassword(pw), failedLogins: 0, lockedUntil: null },
+      now(),
+    );
+    // A new password ends every session that existed before it.
+    await store.revokeUserSessions(user.id);
+    return updated;
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Sessions and one-time links
+
+  app.post("/auth/login", async (req, reply) => {
+    const b = obj(req.body, '{"email": "…", "password": "…"}', ["email", "password"]);
+    const email = str(b["email"], "email", 254);
+    const pw = str(b["password"], "password", 1024);
+    const attempt = { account: email, source: req.ip };
+    const t = now();
+    const gate = limiter.check(attempt, t);
+    const user = await store.getUserByEmail(email);
+    const lockedFor = user?.lockedUntil && user.lockedUntil > t ? user.lockedUntil - t : 0;
+    if (!gate.allowed || lockedFor > 0) {
+      const retryAfterSec = Math.ceil(Math.max(gate.retryAfterMs, lockedFor) / 1000);
+      reply.header("retry-after", String(retryAfterSec));
+      await audit(
+        "anonymous",
+        "login.throttled",
+        user ? { type: "user", id: user.id } : null,
+        user?.companyId ?? null,
+      );
+      throw new PumpwatchError(
+        "THROTTLED",
+        `too many failed logins: try again in ${retryAfterSec} s, or reset the password`,
+        { retryAfterSec },
+      );
+    }
+    // An unknown address costs the same hash as a known one: no timing oracle for accounts.
+    const verified = await verifyPassword(pw, user?.passwordHash ?? (await dummyHash));
+    const ok = verified && Boolean(user?.passwordHash);
+    if (!user || !ok) {
+      const decision = limiter.fail(attempt, t);
+      if (user) {
+        await store.updateUser(
+          user.id,
+          {
+            failedLogins: user.failedLogins + 1,
+            lockedUntil: decision.allowed ? user.lockedUntil : t + decision.retryAfterMs,
+          },
+          t,
+        );
+      }
+      await audit(
+        "anonymous",
+        "login.failed",
+        user ? { type: "user", id: user.id } : null,
+        user?.companyId ?? null,
+      );
+      throw new PumpwatchError("UNAUTHORIZED", "wrong e-mail address or password");
+    }
+    limiter.succeed(attempt, t);
+    const patch = {
+      failedLogins: 0,
+      lockedUntil: null,
+      ...(needsRehash(user.passwordHash!) ? { passwordHash: await hashPassword(pw) } : {}),
+    };
+    const current = await store.updateUser(user.id, patch, t);
+    await audit(user.id, "login", { type: "user", id: user.id }, user.companyId);
+    return startSession(reply, current);
+  });
+
+  app.post("/auth/logout", async (req, reply) => {
+    const p = req.principal;
+    if (p?.via === "session" && p.sessionToken) {
+      await store.revokeSession(hashToken(p.sessionToken));
+      await audit(p.actor, "logout", { type: "user", id: p.actor }, p.companyId);
+    }
+    clearSessionCookie(reply);
+    return reply.status(204).send();
+  });
+
+  app.post("/auth/invitation", async (req, reply) => {
+    const user = await redeem(req.body, "invitation");
+    await audit(user.id, "user.activated", { type: "user", id: user.id }, user.companyId);
+    return startSession(reply, user);
+  });
+
+  app.post("/auth/password-reset", async (req, reply) => {
+    const b = obj(req.body, '{"email": "…", "lang"?: "de"|"en"}', ["email", "lang"]);
+    const email = str(b["email"], "email", 254);
+    if (!deps.mailer) {
+      throw new PumpwatchError(
+        "UNAVAILABLE",
+        "this installation sends no e-mail (no SMTP configured): ask your administrator for a new invitation",
+      );
+    }
+    const t = now();
+    const user = await store.getUserByEmail(email);
+    // The same answer whether or not the address has an account: no probing for accounts.
+    if (user && resetLimiter.check(user.id, t).allowed) {
+      resetLimiter.fail(user.id, t);
+      await oneTimeLink(user, "passwordReset", locale(b["lang"])).catch((err: Error) =>
+        deps.log.warn({ err, userId: user.id }, "password-reset mail not sent"),
+      );
+      await audit("anonymous", "password.reset.requested", { type: "user", id: user.id }, user.companyId);
+    }
+    return reply.status(202).send({
+      message:
+        "if this address has an account, a reset link is on its way; it works once, for a limited time",
+    });
+  });
+
+  app.post("/auth/password-reset/confirm", async (req, reply) => {
+    const user = await redeem(req.body, "passwordReset");
+    // Whoever holds the link controls the mailbox: the account's login lock ends with the reset.
+    limiter.succeed({ account: user.email, source: req.ip }, now());
+    await audit(user.id, "password.reset", { type: "user", id: user.id }, user.companyId);
+    return reply.status(204).send();
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // The caller's own account
+
+  app.get("/me", async (req) => {
+    const p = principalOf(req);
+    const company = p.companyId ? await store.getCompany(p.companyId) : undefined;
+    return {
+      ...(p.user ? userView(p.user) : { id: null, companyId: null, role: p.role }),
+      via: p.via,
+      company: company ? { id: company.id, name: company.name } : null,
+      ...(p.scopes ? { scopes: p.scopes } : {}),
+      ...(p.sessionToken ? { csrfToken: csrfToken(p.sessionToken) } : {}),
+    };
+  });
+
+  app.patch("/me", async (req) => {
+    const user = ownUser(req);
+    const b = obj(req.body, '{"phone"?: "…"|null, "postalAddress"?: "…"|null}', ["phone", "postalAddress"]);
+    const phone = contact(b["phone"], "phone");
+    const postalAddress = contact(b["postalAddress"], "postalAddress");
+    if (phone === undefined && postalAddress === undefined)
+      throw bad('nothing to change: send "phone" or "postalAddress"');
+    const updated = await store.updateUser(
+      user.id,
+      {
+        ...(phone !== undefined ? { phone } : {}),
+        ...(postalAddress !== undefined ? { postalAddress } : {}),
+      },
+      now(),
+    );
+    await audit(user.id, "user.contact.changed", { type: "user", id: user.id }, user.companyId);
+    return userView(updated);
+  });
+
+  app.post("/me/password", async (req, reply) => {
+    const user = ownUser(req);
+    const b = obj(req.body, '{"currentPassword": "…", "newPassword": "…"}', [
+      "currentPassword",
+      "newPassword",
+    ]);
+    const current = str(b["currentPassword"], "currentPassword", 1024);
+    const next = password(b["newPassword"], "newPassword");
+    if (!user.passwordHash || !(await verifyPassword(current, user.passwordHash))) {
+      throw new PumpwatchError("FORBIDDEN", "the current password is wrong");
+    }
+    const updated = await store.updateUser(user.id, { passwordHash: await hashPassword(next) }, now());
+    await store.revokeUserSessions(user.id);
+    await audit(user.id, "password.changed", { type: "user", id: user.id }, user.companyId);
+    // Other sessions ended; this one continues under a fresh session token.
+    return principalOf(req).via === "session" ? startSession(reply, updated) : { user: userView(updated) };
+  });
+
+  app.get("/me/export", async (req, reply) => {
+    const user = ownUser(req);
+    const stream = await exportUser(deps.exportStores, user.id, now());
+    await audit(user.id, "export.user", { type: "user", id: user.id }, user.companyId);
+    return sendZip(reply, `pumpwatch-user-${user.id}.zip`, stream);
+  });
+
+  app.get("/me/tokens", async (req) => ({
+    tokens: (await store.listApiTokens(ownUser(req).id)).map(tokenView),
+  }));
+
+  app.post("/me/tokens", async (req, reply) => {
+    const user = ownUser(req);
+    const hint = '{"name": "…", "scopes": ["telemetry:read", …], "expiresInDays"?: 90}';
+    const b = obj(req.body, hint, ["name", "scopes", "expiresInDays"]);
+    const name = str(b["name"], "name", MAX_TOKEN_NAME).trim();
+    const rawScopes = b["scopes"];
+    if (
+      typeof rawScopes !== "string" &&
+      !(Array.isArray(rawScopes) && rawScopes.every((s) => typeof s === "string"))
+    ) {
+      throw bad(`"scopes" must be a list of scopes: ${hint}`);
+    }
+    const scopes = parseScopes(rawScopes as string | string[]);
+    const days = b["expiresInDays"];
+    if (
+      days !== undefined &&
+      (typeof days !== "number" || !Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS)
+    ) {
+      throw bad(`"expiresInDays" must be a whole number from 1 to ${MAX_TOKEN_DAYS}`);
+    }
+    const t = now();
+    const tok = newToken("pwt");
+    const created = await store.createApiToken({
+      id: tok.id,
+      hash: tok.hash,
+      userId: user.id,
+      name,
+      scopes,
+      createdAt: t,
+      expiresAt: days === undefined ? null : t + (days as number) * DAY,
+    });
+    await audit(user.id, "token.created", { type: "token", id: tok.id }, user.companyId);
+    return reply.status(201).send({
+      ...tokenView(created),
+      token: tok.token,
+      note: "the token is shown only now: store it in your integration's secret store",
+    });
+  });
+
+  app.delete<{ Params: { tokenId: string } }>("/me/tokens/:tokenId", async (req, reply) => {
+    const user = ownUser(req);
+    const mine = (await store.listApiTokens(user.id)).find((t) => t.id === req.params.tokenId);
+    if (!mine)
+      throw new PumpwatchError(
+        "NOT_FOUND",
+        `no token '${req.params.tokenId}' of yours; list them with GET /api/me/tokens`,
+      );
+    if (mine.revokedAt === null) {
+      await store.revokeApiToken(mine.id, now());
+      await audit(user.id, "token.revoked", { type: "token", id: mine.id }, user.companyId);
+    }
+    return reply.status(204).send();
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // User administration
+
+  const getUser = async (id: string): Promise<User> => {
+    const user = await store.getUser(id);
+    if (!user) throw new PumpwatchError("NOT_FOUND", `no user '${id}'; list them with GET /api/users`);
+    return user;
+  };
+
+  /** A company administrator hands out company roles; an operator administrator any role fitting the account. */
+  const checkRole = (role: unknown, companyId: string | null): UserRole => {
+    const allowed: readonly UserRole[] = companyId === null ? OPERATOR_ROLES : COMPANY_ROLES;
+    if (typeof role !== "string" || !allowed.includes(role as UserRole)) {
+      throw bad(
+        `"role" must be one of ${allowed.join(", ")} for ${companyId === null ? "operator staff" : "users of a company"}`,
+      );
+    }
+    return role as UserRole;
+  };
+
+  /** Refuses to take away the last administrator of a company or of the operator. */
+  const keepsAnAdmin = async (user: User, newRole: UserRole | null) => {
+    const adminRole: UserRole = user.companyId === null ? "operatorAdmin" : "companyAdmin";
+    if (user.role !== adminRole || newRole === adminRole) return;
+    const admins = (await store.listUsers(user.companyId)).filter((u) => u.role === adminRole);
+    if (admins.length <= 1) {
+      throw new PumpwatchError(
+        "CONFLICT",
+        `${user.id} is the last ${user.companyId === null ? "operator" : "company"} administrator: make someone else one first`,
+      );
+    }
+  };
+
+  app.get<{ Querystring: { company?: string } }>("/users", async (req) => {
+    const company = companyScope(req, req.query.company);
+    if (company !== undefined) return { users: (await store.listUsers(company)).map(userView) };
+    const companies = await store.listCompanies();
+    const lists = await Promise.all([null, ...companies.map((c) => c.id)].map((id) => store.listUsers(id)));
+    return { users: lists.flat().map(userView) };
+  });
+
+  app.post("/users", async (req, reply) => {
+    const p = principalOf(req);
+    const hint =
+      '{"email": "…", "role": "companyUser"|"companyAdmin"|…, "companyId"?: "…", "phone"?: "…", "postalAddress"?: "…", "lang"?: "de"|"en"}';
+    const b = obj(req.body, hint, ["email", "role", "companyId", "phone", "postalAddress", "lang"]);
+    const email = str(b["email"], "email", 254).trim();
+    if (!isMailAddress(email)) throw bad(`"email" must be one plain e-mail address like name@example.com`);
+    let companyId: string | null;
+    if (p.companyId !== null) {
+      if (b["companyId"] !== undefined && b["companyId"] !== p.companyId) {
+        throw new PumpwatchError(
+          "FORBIDDEN",
+          "company administrators invite users into their own company only",
+        );
+      }
+      companyId = p.companyId;
+    } else {
+      companyId =
+        b["companyId"] === undefined || b["companyId"] === null ? null : str(b["companyId"], "companyId", 64);
+    }
+    const role = checkRole(b["role"], companyId);
+    if (companyId !== null) {
+      if (!(await store.getCompany(companyId))) {
+        throw new PumpwatchError("NOT_FOUND", `no company '${companyId}'; list them with GET /api/companies`);
+      }
+      const contract = await store.getContract(companyId);
+      if (contract && statusAt(contract, now()) === "terminated") {
+        throw new PumpwatchError(
+          "CONFLICT",
+          `the contract of ${companyId} has ended: no new users until a new contract is made`,
+        );
+      }
+    }
+    if (await store.getUserByEmail(email)) {
+      throw new PumpwatchError("CONFLICT", "a user with this e-mail address exists already");
+    }
+    const user = await store.createUser(
+      {
+        id: `u_${randomBytes(8).toString("hex")}`,
+        companyId,
+        role,
+        email,
+        phone: contact(b["phone"], "phone") ?? null,
+        postalAddress: contact(b["postalAddress"], "postalAddress") ?? null,
+      },
+      now(),
+    );
+    const invitation = await oneTimeLink(user, "invitation", locale(b["lang"])).catch(async (err: Error) => {
+      // Without a sent invitation the account would be unreachable: undo it and say why.
+      await store.deleteUser(user.id);
+      deps.log.warn({ err, userId: user.id }, "invitation mail not sent");
+      throw new PumpwatchError(
+        "UNAVAILABLE",
+        `the invitation mail could not be sent (${err.message}); retry later`,
+      );
+    });
+    await audit(p.actor, "user.invited", { type: "user", id: user.id }, companyId);
+    return reply.status(201).send({ user: userView(user), invitation });
+  });
+
+  app.get<{ Params: { id: string } }>("/users/:id", async (req) => userView(await getUser(req.params.id)));
+
+  app.patch<{ Params: { id: string } }>("/users/:id", async (req) => {
+    const p = principalOf(req);
+    const user = await getUser(req.params.id);
+    const b = obj(req.body, '{"role"?: "…", "phone"?: "…"|null, "postalAddress"?: "…"|null}', [
+      "role",
+      "phone",
+      "postalAddress",
+    ]);
+    const role = b["role"] === undefined ? undefined : checkRole(b["role"], user.companyId);
+    const phone = contact(b["phone"], "phone");
+    const postalAddress = contact(b["postalAddress"], "postalAddress");
+    if (role === undefined && phone === undefined && postalAddress === undefined) {
+      throw bad('nothing to change: send "role", "phone" or "postalAddress"');
+    }
+    if (role !== undefined) await keepsAnAdmin(user, role);
+    const updated = await store.updateUser(
+      user.id,
+      {
+        ...(role !== undefined ? { role } : {}),
+        ...(phone !== undefined ? { phone } : {}),
+        ...(postalAddress !== undefined ? { postalAddress } : {}),
+      },
+      now(),
+    );
+    if (role !== undefined && role !== user.role) {
+      await audit(p.actor, "user.role.changed", { type: "user", id: user.id }, user.companyId);
+    }
+    if (phone !== undefined || postalAddress !== undefined) {
+      await audit(p.actor, "user.contact.changed", { type: "user", id: user.id }, user.companyId);
+    }
+    return userView(updated);
+  });
+
+  app.delete<{ Params: { id: string } }>("/users/:id", async (req, reply) => {
+    const p = principalOf(req);
+    const user = await getUser(req.params.id);
+    await keepsAnAdmin(user, null);
+    // Erased, not flagged: the row, its sessions, tokens and links go; the audit keeps the id only.
+    await store.deleteUser(user.id);
+    await audit(p.actor, "user.deleted", { type: "user", id: user.id }, user.companyId);
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>("/users/:id/invitation", async (req, reply) => {
+    const p = principalOf(req);
+    const user = await getUser(req.params.id);
+    if (user.passwordHash !== null) {
+      throw new PumpwatchError(
+        "CONFLICT",
+        "this user has accepted the invitation already; use the password reset instead",
+      );
+    }
+    const b =
+      req.body === undefined || req.body === null ? {} : obj(req.body, '{"lang"?: "de"|"en"}', ["lang"]);
+    const invitation = await oneTimeLink(user, "invitation", locale(b["lang"]));
+    await audit(p.actor, "user.invited", { type: "user", id: user.id }, user.companyId);
+    return reply.status(201).send({ invitation });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Company export
+
+  app.get<{ Params: { id: string } }>("/companies/:id/export", async (req, reply) => {
+    const p = principalOf(req);
+    const stream = await exportCompany(deps.exportStores, req.params.id, now());
+    await audit(p.actor, "export.company", { type: "company", id: req.params.id }, req.params.id);
+    return sendZip(reply, `pumpwatch-company-${req.params.id}.zip`, stream);
+  });
+}
