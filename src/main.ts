@@ -241,7 +241,10 @@ export async function startPumpwatch(
       ingest,
       directory,
       provisioning,
-      hubNames: names(),
+      // Read per request: with port 0 the HTTPS port is known only after listening.
+      get hubNames() {
+        return names();
+      },
       sasSkewSec: config.limits.sasSkewSec,
       maxPacketBytes: config.limits.maxPacketBytes,
     },

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from "../auth/password.js";
@@ -6,17 +5,9 @@ import { LoginLimiter, RateLimiter } from "../auth/rate-limit.js";
 import { csrfToken, hashToken, newToken, parseScopes, tokenPrefix } from "../auth/tokens.js";
 import { PumpwatchError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { isMailAddress, type Mailer, type MailLocale, renderMail } from "../notify/mailer.js";
-import type {
-  ApiToken,
-  CompanyRole,
-  OneTimeTokenKind,
-  OperatorRole,
-  TenancyStore,
-  User,
-  UserRole,
-} from "../store/ports.js";
-import { statusAt } from "../tenancy/contract.js";
+import { type Mailer, type MailLocale, renderMail } from "../notify/mailer.js";
+import type { ApiToken, OneTimeTokenKind, TenancyStore, User, UserRole } from "../store/ports.js";
+import { checkRole, contactField, createAccount, issueLink } from "../tenancy/accounts.js";
 import { type ExportStores, exportCompany, exportUser } from "../tenancy/export.js";
 import {
   clearSessionCookie,
@@ -49,10 +40,6 @@ export interface AccountRoutesDeps {
   limiter?: LoginLimiter;
 }
 
-const COMPANY_ROLES: readonly CompanyRole[] = ["companyAdmin", "companyUser"];
-const OPERATOR_ROLES: readonly OperatorRole[] = ["operatorAdmin", "serviceTechnician"];
-const PHONE = /^\+?[0-9][0-9 ()/.-]{2,39}$/;
-const MAX_ADDRESS = 1000;
 const MAX_TOKEN_NAME = 100;
 const MAX_TOKEN_DAYS = 3650;
 const DAY = 86_400_000;
@@ -78,16 +65,6 @@ function str(value: unknown, field: string, max = 1000): string {
   if (typeof value !== "string" || value === "") throw bad(`"${field}" must be a non-empty string`);
   if (value.length > max) throw bad(`"${field}" is too long (at most ${max} characters)`);
   return value;
-}
-
-/** Optional contact field: a string sets it, null clears it, undefined leaves it. */
-function contact(value: unknown, field: "phone" | "postalAddress"): string | null | undefined {
-  if (value === undefined || value === null) return value;
-  const s = str(value, field, field === "phone" ? 40 : MAX_ADDRESS).trim();
-  if (field === "phone" && !PHONE.test(s)) {
-    throw bad('"phone" must be a phone number of digits, spaces and + ( ) / . -, e.g. "+49 30 1234567"');
-  }
-  return s;
 }
 
 function locale(value: unknown): MailLocale {
@@ -184,13 +161,11 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
 
   /** Makes a one-time link for `user` and mails it; without a mailer the link is returned instead. */
   const oneTimeLink = async (user: User, kind: OneTimeTokenKind, lang: MailLocale) => {
-    const t = now();
-    const tok = newToken(kind === "invitation" ? "pwi" : "pwr");
-    const expiresAt = t + (kind === "invitation" ? deps.invitationMs : deps.resetMs);
-    await store.deleteOneTimeTokens(user.id, kind);
-    await store.createOneTimeToken({ hash: tok.hash, kind, userId: user.id, createdAt: t, expiresAt });
-    const page = kind === "invitation" ? "invitation" : "reset";
-    const link = `${deps.publicUrl().replace(/\/+$/, "")}/#/${page}?token=${encodeURIComponent(tok.token)}`;
+    const { link, expiresAt } = await issueLink(store, user, kind, {
+      now: now(),
+      lifetimeMs: kind === "invitation" ? deps.invitationMs : deps.resetMs,
+      publicUrl: deps.publicUrl(),
+    });
     if (!deps.mailer) return { mailed: false, link, expiresAt };
     const company = user.companyId ? ((await store.getCompany(user.companyId))?.name ?? "") : "pumpwatch";
     const mail = renderMail(kind === "invitation" ? "invitation" : "reset", lang, {
@@ -357,8 +332,8 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
   app.patch("/me", async (req) => {
     const user = ownUser(req);
     const b = obj(req.body, '{"phone"?: "…"|null, "postalAddress"?: "…"|null}', ["phone", "postalAddress"]);
-    const phone = contact(b["phone"], "phone");
-    const postalAddress = contact(b["postalAddress"], "postalAddress");
+    const phone = contactField(b["phone"], "phone");
+    const postalAddress = contactField(b["postalAddress"], "postalAddress");
     if (phone === undefined && postalAddress === undefined)
       throw bad('nothing to change: send "phone" or "postalAddress"');
     const updated = await store.updateUser(
@@ -465,17 +440,6 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
     return user;
   };
 
-  /** A company administrator hands out company roles; an operator administrator any role fitting the account. */
-  const checkRole = (role: unknown, companyId: string | null): UserRole => {
-    const allowed: readonly UserRole[] = companyId === null ? OPERATOR_ROLES : COMPANY_ROLES;
-    if (typeof role !== "string" || !allowed.includes(role as UserRole)) {
-      throw bad(
-        `"role" must be one of ${allowed.join(", ")} for ${companyId === null ? "operator staff" : "users of a company"}`,
-      );
-    }
-    return role as UserRole;
-  };
-
   /** Refuses to take away the last administrator of a company or of the operator. */
   const keepsAnAdmin = async (user: User, newRole: UserRole | null) => {
     const adminRole: UserRole = user.companyId === null ? "operatorAdmin" : "companyAdmin";
@@ -502,8 +466,6 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
     const hint =
       '{"email": "…", "role": "companyUser"|"companyAdmin"|…, "companyId"?: "…", "phone"?: "…", "postalAddress"?: "…", "lang"?: "de"|"en"}';
     const b = obj(req.body, hint, ["email", "role", "companyId", "phone", "postalAddress", "lang"]);
-    const email = str(b["email"], "email", 254).trim();
-    if (!isMailAddress(email)) throw bad(`"email" must be one plain e-mail address like name@example.com`);
     let companyId: string | null;
     if (p.companyId !== null) {
       if (b["companyId"] !== undefined && b["companyId"] !== p.companyId) {
@@ -517,30 +479,14 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
       companyId =
         b["companyId"] === undefined || b["companyId"] === null ? null : str(b["companyId"], "companyId", 64);
     }
-    const role = checkRole(b["role"], companyId);
-    if (companyId !== null) {
-      if (!(await store.getCompany(companyId))) {
-        throw new PumpwatchError("NOT_FOUND", `no company '${companyId}'; list them with GET /api/companies`);
-      }
-      const contract = await store.getContract(companyId);
-      if (contract && statusAt(contract, now()) === "terminated") {
-        throw new PumpwatchError(
-          "CONFLICT",
-          `the contract of ${companyId} has ended: no new users until a new contract is made`,
-        );
-      }
-    }
-    if (await store.getUserByEmail(email)) {
-      throw new PumpwatchError("CONFLICT", "a user with this e-mail address exists already");
-    }
-    const user = await store.createUser(
+    const user = await createAccount(
+      store,
       {
-        id: `u_${randomBytes(8).toString("hex")}`,
+        email: str(b["email"], "email", 254),
+        role: b["role"],
         companyId,
-        role,
-        email,
-        phone: contact(b["phone"], "phone") ?? null,
-        postalAddress: contact(b["postalAddress"], "postalAddress") ?? null,
+        phone: b["phone"],
+        postalAddress: b["postalAddress"],
       },
       now(),
     );
@@ -568,8 +514,8 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
       "postalAddress",
     ]);
     const role = b["role"] === undefined ? undefined : checkRole(b["role"], user.companyId);
-    const phone = contact(b["phone"], "phone");
-    const postalAddress = contact(b["postalAddress"], "postalAddress");
+    const phone = contactField(b["phone"], "phone");
+    const postalAddress = contactField(b["postalAddress"], "postalAddress");
     if (role === undefined && phone === undefined && postalAddress === undefined) {
       throw bad('nothing to change: send "role", "phone" or "postalAddress"');
     }

@@ -329,7 +329,7 @@ export class TerminationService {
       return { result: "rescheduled" };
     }
 
-    const users = 2;
+    const users = await this.#o.tenancy.deleteCompanyUsers(companyId);
     const devices = (await this.#o.registry.listDevices()).filter((d) => d.companyId === companyId);
     let disabled = 0;
     for (const d of devices) {

@@ -4,8 +4,10 @@ import { describe, it } from "node:test";
 import { createLogger } from "../../src/core/log.js";
 import { createSecretBox } from "../../src/core/secrets.js";
 import type { Stores } from "../../src/store/ports.js";
+import { openPostgresStores } from "../../src/store/postgres/index.js";
 import { openSqliteStores } from "../../src/store/sqlite/index.js";
 import { TerminationService } from "../../src/tenancy/termination.js";
+import { createSchema, describePostgres, dropSchema, PG_URL } from "../helpers/postgres.js";
 import { tempFiles } from "../helpers/temp.js";
 
 const tempDb = tempFiles("pumpwatch-termination-", "pumpwatch.db");
@@ -19,10 +21,35 @@ const ENDS = Date.parse("2026-02-28T23:00:00Z");
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-/** Stores on one file that can be closed and opened again, as a restart would (same master key). */
-function storeFile(file: string) {
+/**
+ * Stores of one backend that can be closed and opened again on the same data, as a restart would
+ * (same master key); `drop` removes the data at the end.
+ */
+interface Backend {
+  open(): Promise<Stores>;
+  drop(): Promise<void>;
+}
+
+async function sqliteBackend(): Promise<Backend> {
+  const file = await tempDb();
   const key = randomBytes(32);
-  return () => openSqliteStores(file, createSecretBox(key), { synchronous: "NORMAL" });
+  return {
+    open: async () => openSqliteStores(file, createSecretBox(key), { synchronous: "NORMAL" }),
+    drop: async () => {},
+  };
+}
+
+async function postgresBackend(): Promise<Backend> {
+  const schema = await createSchema();
+  const box = createSecretBox(randomBytes(32));
+  return {
+    async open() {
+      const stores = openPostgresStores(PG_URL, box, { schema });
+      await stores.ready;
+      return stores;
+    },
+    drop: () => dropSchema(schema),
+  };
 }
 
 interface Seeded {
@@ -139,10 +166,10 @@ function service(stores: Stores, clock: Clock, disabled: string[][] = []) {
   });
 }
 
-describe("termination takes effect by itself", () => {
-  it("erases users and disables devices at the end, purges after the grace, survives a restart", async () => {
-    const open = storeFile(await tempDb());
-    let stores = open();
+function terminationSuite(name: string, backend: () => Promise<Backend>): void {
+  it(`erases users and disables devices at the end, purges after the grace, survives a restart (${name})`, async () => {
+    const db = await backend();
+    let stores = await db.open();
     const clock = new Clock(Date.parse("2026-01-10T12:00:00Z"));
     const a = await seed(stores, "acme", clock.t);
     const b = await seed(stores, "bravo", clock.t);
@@ -218,7 +245,7 @@ describe("termination takes effect by itself", () => {
       // Restart before the purge date: the purge is still scheduled, in the store alone.
       await svc.close();
       await stores.close();
-      stores = open();
+      stores = await db.open();
       svc = service(stores, clock, disabled);
       assert.deepEqual(
         (await stores.tenancy.listJobs()).map((j) => [j.key, j.runAt]),
@@ -267,11 +294,13 @@ describe("termination takes effect by itself", () => {
     } finally {
       await svc.close();
       await stores.close();
+      await db.drop();
     }
   });
 
-  it("does nothing at the end when the notice was withdrawn before", async () => {
-    const stores = storeFile(await tempDb())();
+  it(`does nothing at the end when the notice was withdrawn before (${name})`, async () => {
+    const db = await backend();
+    const stores = await db.open();
     const clock = new Clock(Date.parse("2026-01-10T12:00:00Z"));
     const c = await seed(stores, "carl", clock.t);
     const disabled: string[][] = [];
@@ -313,11 +342,13 @@ describe("termination takes effect by itself", () => {
     } finally {
       await svc.close();
       await stores.close();
+      await db.drop();
     }
   });
 
-  it("retries a failed job after its lease, and ends at once on an extraordinary notice", async () => {
-    const stores = storeFile(await tempDb())();
+  it(`retries a failed job after its lease, and ends at once on an extraordinary notice (${name})`, async () => {
+    const db = await backend();
+    const stores = await db.open();
     const clock = new Clock(Date.parse("2026-01-10T12:00:00Z"));
     const d = await seed(stores, "delta", clock.t);
     let fail = true;
@@ -367,6 +398,12 @@ describe("termination takes effect by itself", () => {
     } finally {
       await svc.close();
       await stores.close();
+      await db.drop();
     }
   });
-});
+}
+
+describe("termination takes effect by itself (SQLite)", () => terminationSuite("SQLite", sqliteBackend));
+describePostgres("termination takes effect by itself (PostgreSQL)", () =>
+  terminationSuite("PostgreSQL", postgresBackend),
+);
