@@ -2,14 +2,18 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runDetectCommand } from "./analytics/detect-cli.js";
 import { runEvaluateCommand } from "./analytics/evaluate-cli.js";
-import { type ConfigInput, loadConfig } from "./core/config.js";
+import { type Config, type ConfigInput, loadConfig } from "./core/config.js";
+import { PumpwatchError } from "./core/errors.js";
 import { createLogger } from "./core/log.js";
-import { startDemo } from "./demo.js";
+import { type DemoLogin, startDemo } from "./demo.js";
 import { runDeviceCommand } from "./device/cli.js";
 import { runSimCommand } from "./fleet/cli.js";
 import { openStores, startPumpwatch } from "./main.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { simulatePump } from "./sim/index.js";
+import type { Stores, TenancyStore, User } from "./store/ports.js";
+import { createAccount, issueLink } from "./tenancy/accounts.js";
+import { TerminationService } from "./tenancy/termination.js";
 
 const USAGE = `pumpwatch — condition monitoring for industrial vacuum pumps
 
@@ -27,6 +31,15 @@ Usage:
                                                   set a device's company and labels; an empty value ('') clears one
   pumpwatch device disable|enable ID              disable or enable a device (a disabled device is disconnected)
   pumpwatch device rotate-key ID                  replace both device keys (prints the new keys once)
+  pumpwatch company add --id ID --name NAME --address ADDRESS [--contract-start YYYY-MM-DD]
+                                                  create a customer company (and its contract from that first day)
+  pumpwatch company list                          list companies (JSON)
+  pumpwatch user invite --email E --role R [--company ID] [--phone P] [--address A]
+                                                  create a user and print a one-time invitation link (sets the password);
+                                                  roles: operatorAdmin, serviceTechnician (no --company),
+                                                  companyAdmin, companyUser (with --company)
+  pumpwatch user list [--company ID]              list users without password hashes (JSON); all without --company
+  pumpwatch user delete ID                        erase a user (with sessions, API tokens and links)
   pumpwatch device run [options]                  run a device agent (IoT box); 'pumpwatch device run --help'
   pumpwatch sim live|backfill SCENARIO [options]  drive a simulated fleet through device agents; 'pumpwatch sim --help'
   pumpwatch detect --csv FILE --train-rows N      back-test the anomaly detector on recorded data (docs/analytics.md)
@@ -50,6 +63,8 @@ Options (enroll, device set):
   --company ID          customer company: devices provisioned through the enrollment are created in it, and
                         keep it when they register again; 'device set --company' moves a device. The CLI
                         does not check that the company exists (the operator API does): give an existing id
+Options (company, user):
+  --address TEXT        postal address; lines separated by newlines (bash: --address $'Street 1\n12345 Town')
 `;
 
 const OPTIONS = {
@@ -73,6 +88,12 @@ const OPTIONS = {
   serial: { type: "string" },
   demo: { type: "boolean" },
   "demo-scenario": { type: "string" },
+  id: { type: "string" },
+  address: { type: "string" },
+  "contract-start": { type: "string" },
+  email: { type: "string" },
+  role: { type: "string" },
+  phone: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -117,6 +138,157 @@ function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** The command line acts as the operator (like the operator token in the API). */
+const OPERATOR = "operator";
+/** As the API and the registry check company ids (src/api/tenancy-routes.ts, src/provisioning/admin.ts). */
+const COMPANY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DAY_MS = 86_400_000;
+
+function auditOperator(
+  tenancy: TenancyStore,
+  event: string,
+  targetType: string,
+  targetId: string,
+  companyId: string | null,
+): Promise<unknown> {
+  return tenancy.appendAudit({ ts: Date.now(), actor: OPERATOR, event, targetType, targetId, companyId });
+}
+
+/** What the CLI shows of a user: never the password hash or login counters. */
+function userRow(u: User) {
+  return {
+    id: u.id,
+    companyId: u.companyId,
+    role: u.role,
+    email: u.email,
+    phone: u.phone,
+    postalAddress: u.postalAddress,
+    status: u.passwordHash === null ? "invited" : "active",
+  };
+}
+
+/** The base of links for people: the configured public URL, else the server's own HTTPS address. */
+export function publicUrlOf(config: Config): string {
+  return config.publicUrl ?? `https://${config.host}:${config.httpsPort}`;
+}
+
+function required(v: string | undefined, flag: string, hint: string): string {
+  if (v === undefined || v.trim() === "") {
+    throw new PumpwatchError("BAD_REQUEST", `--${flag} is required: ${hint}`);
+  }
+  return v;
+}
+
+/**
+ * Creates the company's contract through the TerminationService, the one place that knows contract
+ * rules (validation, audit). The CLI runs no scheduler: the service is built without `start()` and
+ * the running server's own service picks up whatever is due.
+ */
+export async function createContractOffline(
+  stores: Stores,
+  config: Config,
+  companyId: string,
+  start: string,
+): Promise<unknown> {
+  const termination = new TerminationService({
+    tenancy: stores.tenancy,
+    registry: stores.registry,
+    telemetry: stores.telemetry,
+    analytics: stores.analytics,
+    onDevicesDisabled: () => {},
+    exportGraceMs: config.exportGraceDays * DAY_MS,
+    log: createLogger({ level: "silent" }),
+  });
+  try {
+    return await termination.createContract(companyId, { start }, OPERATOR);
+  } finally {
+    await termination.close();
+  }
+}
+
+/** `pumpwatch company …` and `pumpwatch user …`: the first accounts of an installation, without the API. */
+async function runAccountCommand(config: Config, values: Values, positionals: string[]): Promise<number> {
+  const [command, sub, arg] = positionals;
+  const stores = openStores(config);
+  const tenancy = stores.tenancy;
+  const now = Date.now();
+  try {
+    if (command === "company" && sub === "add") {
+      const id = required(values.id, "id", "the company's id, e.g. --id acme");
+      if (!COMPANY_ID.test(id)) {
+        throw new PumpwatchError(
+          "BAD_REQUEST",
+          "--id must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        );
+      }
+      const name = required(values.name, "name", 'the company\'s name, e.g. --name "Acme GmbH"');
+      const postalAddress = required(values.address, "address", "the company's postal address");
+      const contractStart = values["contract-start"];
+      const company = await tenancy.createCompany({ id, name: name.trim(), postalAddress }, now);
+      await auditOperator(tenancy, "company.created", "company", id, id);
+      const contract =
+        contractStart === undefined ? null : await createContractOffline(stores, config, id, contractStart);
+      print({ ...company, contract });
+    } else if (command === "company" && sub === "list") {
+      print(await tenancy.listCompanies());
+    } else if (command === "user" && sub === "invite") {
+      const companyId = values.company ?? null;
+      const user = await createAccount(
+        tenancy,
+        {
+          email: required(values.email, "email", "the person's e-mail address"),
+          role: required(
+            values.role,
+            "role",
+            companyId === null ? "operatorAdmin or serviceTechnician" : "companyAdmin or companyUser",
+          ),
+          companyId,
+          phone: values.phone,
+          postalAddress: values.address,
+        },
+        now,
+      );
+      const { link, expiresAt } = await issueLink(tenancy, user, "invitation", {
+        now,
+        lifetimeMs: config.auth.invitationDays * DAY_MS,
+        publicUrl: publicUrlOf(config),
+      });
+      await auditOperator(tenancy, "user.invited", "user", user.id, user.companyId);
+      print({
+        user: { id: user.id, email: user.email, role: user.role, companyId: user.companyId },
+        invitationLink: link,
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
+    } else if (command === "user" && sub === "list") {
+      let users: User[];
+      if (values.company !== undefined) {
+        if (!(await tenancy.getCompany(values.company))) {
+          throw new PumpwatchError("NOT_FOUND", `no company '${values.company}'; see pumpwatch company list`);
+        }
+        users = await tenancy.listUsers(values.company);
+      } else {
+        users = await tenancy.listUsers(null);
+        for (const c of await tenancy.listCompanies()) users.push(...(await tenancy.listUsers(c.id)));
+      }
+      print(users.map(userRow));
+    } else if (command === "user" && sub === "delete" && arg) {
+      // The operator on the command line may delete the last administrator too: the CLI is how an
+      // installation recovers (invite a new one), and the operator token keeps the API usable.
+      const user = await tenancy.getUser(arg);
+      if (!user) throw new PumpwatchError("NOT_FOUND", `no user '${arg}'; see pumpwatch user list`);
+      await tenancy.deleteUser(user.id);
+      await auditOperator(tenancy, "user.deleted", "user", user.id, user.companyId);
+      print({ deleted: user.id });
+    } else {
+      process.stderr.write(`incomplete command: ${positionals.join(" ")}\n\n${USAGE}`);
+      return 2;
+    }
+    return 0;
+  } finally {
+    await stores.close();
+  }
+}
+
 /** Runs the CLI; resolves to the exit code, or never for `start` (runs until a signal). */
 export async function main(argv: string[]): Promise<number> {
   // These commands run on a box or a load machine and have options of their own.
@@ -141,6 +313,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig({ file: values.config, env: process.env, flags: flagsToConfig(values) });
   if (command === "start") return start(config);
+  if (command === "company" || command === "user") return runAccountCommand(config, values, positionals);
   if (command !== "enroll" && command !== "device") {
     process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
     return 2;
@@ -157,18 +330,27 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === "device" && sub === "list") print(await admin.listDevices());
     else if (command === "device" && sub === "show" && arg) print(await admin.getDevice(arg));
     else if (command === "device" && sub === "set" && arg) {
-      print(
-        await admin.updateDevice(arg, {
-          companyId: labelFlag(values.company),
-          model: labelFlag(values.model),
-          pumpType: labelFlag(values["pump-type"]),
-          serial: labelFlag(values.serial),
-        }),
-      );
+      const before = await admin.getDevice(arg);
+      const view = await admin.updateDevice(arg, {
+        companyId: labelFlag(values.company),
+        model: labelFlag(values.model),
+        pumpType: labelFlag(values["pump-type"]),
+        serial: labelFlag(values.serial),
+      });
+      if (view.companyId !== before.companyId) {
+        await auditOperator(stores.tenancy, "device.company.changed", "device", arg, view.companyId);
+      }
+      print(view);
     } else if (command === "device" && (sub === "enable" || sub === "disable") && arg) {
-      print(await admin.setDeviceEnabled(arg, sub === "enable"));
-    } else if (command === "device" && sub === "rotate-key" && arg) print(await admin.rotateKey(arg));
-    else {
+      const view = await admin.setDeviceEnabled(arg, sub === "enable");
+      await auditOperator(stores.tenancy, `device.${sub}d`, "device", arg, view.companyId);
+      print(view);
+    } else if (command === "device" && sub === "rotate-key" && arg) {
+      const keys = await admin.rotateKey(arg);
+      const { companyId } = await admin.getDevice(arg);
+      await auditOperator(stores.tenancy, "device.key.rotated", "device", arg, companyId);
+      print(keys);
+    } else {
       process.stderr.write(`incomplete command: ${positionals.join(" ")}\n\n${USAGE}`);
       return 2;
     }
@@ -176,6 +358,14 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await stores.close();
   }
+}
+
+/** The block `start --demo` prints: where to log in and the demo accounts. */
+export function demoLoginText(url: string, logins: readonly DemoLogin[], file: string): string {
+  if (logins.length === 0) return "";
+  const width = Math.max(...logins.map((l) => l.email.length));
+  const lines = logins.map((l) => `  ${l.email.padEnd(width)}  ${l.password}  ${l.role}`);
+  return `\nDemo logins (simulated data) at ${url} (kept in ${file}):\n${lines.join("\n")}\n\n`;
 }
 
 async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
@@ -198,6 +388,19 @@ async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
     // Printed once, on the first start; it stays in <data>/operator-token (mode 0600).
     process.stdout.write(
       `\nOperator API token (kept in ${config.data}/operator-token): ${running.operatorToken}\n\n`,
+    );
+  }
+  // For the person at the terminal only: stdout, never the log (it holds no e-mails or secrets).
+  if (demo)
+    process.stdout.write(
+      demoLoginText(`https://${config.host}:${running.httpsPort}/`, demo.logins, demo.credentialsFile),
+    );
+  const staff = await running.stores.tenancy.listUsers(null);
+  if (!staff.some((u) => u.role === "operatorAdmin")) {
+    process.stdout.write(
+      "No administrator account yet: create the first one with " +
+        "'pumpwatch user invite --email you@example.com --role operatorAdmin' " +
+        "(prints an invitation link); until then the operator token works for the API.\n",
     );
   }
   await new Promise<void>((resolve) => {

@@ -596,6 +596,8 @@ export interface TenancyStore {
   /** Deletes the session; false when there was none. */
   revokeSession(hash: string): Promise<boolean>;
   /** Deletes every session of the user; returns how many. */
+  /** The user's sessions that have not expired, newest first (for the user's data export). */
+  listSessions(userId: string, now: number): Promise<Session[]>;
   revokeUserSessions(userId: string): Promise<number>;
 
   /** CONFLICT when the id or hash exists; NOT_FOUND when the user is unknown; BAD_REQUEST for a blank name. */

@@ -13,6 +13,7 @@ import type {
   KpiHourRecord,
   MaintenanceRecord,
   RegistryStore,
+  Session,
   TelemetryStore,
   TenancyStore,
   User,
@@ -43,9 +44,9 @@ const ALL = 1_000_000;
 const QUARANTINE_PER_DEVICE = 10_000;
 
 /**
- * Everything held about one user: contact data, API tokens (without hashes), the audit entries and
- * alarm actions the user made. Login sessions are not listed (the store keeps only token hashes).
- * NOT_FOUND (before any byte is streamed) when the user does not exist.
+ * Everything held about one user: contact data, login sessions and API tokens (times and names,
+ * never hashes), the audit entries made by or about the user, and the alarm and maintenance actions
+ * the user made. NOT_FOUND (before any byte is streamed) when the user does not exist.
  */
 export async function exportUser(stores: ExportStores, userId: string, now: number): Promise<Readable> {
   const user = await stores.tenancy.getUser(userId);
@@ -57,10 +58,12 @@ export async function exportUser(stores: ExportStores, userId: string, now: numb
   }
   return zipStream(now, async (zip) => {
     await zip.add("user.json", jsonDoc(userRecord(user)));
+    const sessions = await stores.tenancy.listSessions(userId, now);
+    await zip.add("sessions.json", jsonArray(once(sessions.map(sessionRecord))));
     const tokens = await stores.tenancy.listApiTokens(userId);
     await zip.add("api-tokens.json", jsonArray(once(tokens.map(tokenRecord))));
     const audit = (await stores.tenancy.listAudit({ limit: ALL }))
-      .filter((e) => e.actor === userId)
+      .filter((e) => e.actor === userId || (e.targetType === "user" && e.targetId === userId))
       .map(auditRecord);
     await zip.add("audit.json", jsonArray(once(audit)));
     await zip.add("audit.csv", csvTable(AUDIT_COLUMNS, once(audit)));
@@ -69,6 +72,14 @@ export async function exportUser(stores: ExportStores, userId: string, now: numb
     const events = deviceIds?.length === 0 ? [] : await stores.analytics.alarmEvents(deviceIds, 0, now + DAY);
     const actions = events.filter((e) => e.actor === userId).map(eventRecord);
     await zip.add("alarm-actions.json", jsonArray(once(actions)));
+    const ids = deviceIds ?? (await stores.registry.listDevices()).map((d) => d.id);
+    const maintenance: ReturnType<typeof maintenanceRecord>[] = [];
+    for (const id of ids) {
+      for (const m of await stores.analytics.listMaintenance(id, ALL)) {
+        if (m.actor === userId) maintenance.push(maintenanceRecord(m));
+      }
+    }
+    await zip.add("maintenance-actions.json", jsonArray(once(maintenance)));
     await zip.add("README.txt", textFile(USER_README));
     await zip.add("manifest.json", jsonDoc({ kind: "user", userId, createdAt: iso(now), files: zip.files }));
   });
@@ -173,6 +184,12 @@ const companyRecord = (c: Company) => ({
   postalAddress: c.postalAddress,
   createdAt: iso(c.createdAt),
   updatedAt: iso(c.updatedAt),
+});
+
+const sessionRecord = (x: Session) => ({
+  createdAt: iso(x.createdAt),
+  lastSeenAt: iso(x.lastSeenAt),
+  expiresAt: iso(x.expiresAt),
 });
 
 const tokenRecord = (t: ApiToken) => ({
@@ -463,21 +480,23 @@ Data held about you (GDPR Art. 15 and 20)
 
 user.json          Ihr Benutzerkonto: Rolle, E-Mail, Telefon, Postanschrift, Zeitstempel.
                    Your user account: role, e-mail, phone, postal address, timestamps.
+sessions.json      Ihre offenen Anmeldesitzungen (Beginn, letzte Nutzung, Ablauf).
+                   Your open login sessions (start, last use, expiry).
 api-tokens.json    Ihre API-Tokens (Name, Berechtigungen, Gültigkeit; ohne das Geheimnis).
                    Your API tokens (name, scopes, validity; without the secret).
-audit.json/.csv    Protokolleinträge über Ihre Handlungen (nur Kennungen, Ereignisse, Zeiten).
-                   Audit entries of your actions (ids, events and times only).
+audit.json/.csv    Protokolleinträge über Ihre Handlungen und Ihr Konto (nur Kennungen, Ereignisse, Zeiten).
+                   Audit entries of your actions and about your account (ids, events and times only).
 alarm-actions.json Ihre Aktionen an Alarmen (Quittieren, Zurückstellen, Kommentare).
                    Your actions on alarms (acknowledging, shelving, comments).
+maintenance-actions.json Ihre Einträge im Wartungsprotokoll. / Your maintenance log entries.
 manifest.json      Liste der Dateien mit Anzahl der Datensätze; fehlt sie, ist das Archiv unvollständig.
                    List of the files with their record counts; without it the archive is incomplete.
 
-Anmeldesitzungen werden nicht aufgeführt: gespeichert ist nur ein Hash des Sitzungsschlüssels mit
-Zeitstempeln, gelöscht beim Abmelden oder Ablauf. Passwörter und Token-Geheimnisse werden nur als
-Hash gespeichert und nie exportiert. Zeiten sind UTC (ISO 8601).
-Login sessions are not listed: only a hash of the session key with timestamps is stored, deleted at
-logout or expiry. Passwords and token secrets are stored only as hashes and never exported. Times
-are UTC (ISO 8601).
+Von Sitzungen, Passwörtern und Token-Geheimnissen wird nur ein Hash gespeichert und nie exportiert;
+Sitzungen werden beim Abmelden oder Ablauf gelöscht. IP-Adressen werden nicht gespeichert. Zeiten
+sind UTC (ISO 8601).
+Of sessions, passwords and token secrets only a hash is stored, and never exported; sessions are
+deleted at logout or expiry. IP addresses are not stored. Times are UTC (ISO 8601).
 `;
 
 const COMPANY_README = `Export der Daten Ihres Unternehmens (Art. 15 und 20 DSGVO)

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -464,6 +464,13 @@ describe("people's authentication over HTTPS with a real SMTP server", () => {
     const login = await client().login(USER, USER_PW_NEW);
     assert.equal(login.status, 401);
     assert.equal(login.body.message, WRONG_LOGIN);
+
+    // Erased, not flagged: neither the database file nor its WAL holds the address or phone any more.
+    for (const file of ["pumpwatch.db", "pumpwatch.db-wal"]) {
+      const bytes = await readFile(join(s.dataDir, file)).catch(() => Buffer.alloc(0));
+      assert.equal(bytes.includes(USER), false, `${file} still holds the deleted user's e-mail`);
+      assert.equal(bytes.includes(USER_PHONE), false, `${file} still holds the deleted user's phone`);
+    }
 
     // Alone again, the admin can be neither demoted nor deleted, not even by the operator.
     assert.equal((await s.api(`/api/users/${adminId}`, { method: "DELETE" })).status, 409);

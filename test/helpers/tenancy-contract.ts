@@ -221,6 +221,11 @@ export function tenancyContract(
         expiresAt: T + H,
         lastSeenAt: T,
       });
+      assert.deepEqual(
+        (await store.listSessions("s1", T)).map((x) => x.userId),
+        ["s1", "s1"],
+      );
+      assert.deepEqual(await store.listSessions("s1", T + H), [], "expired sessions are not listed");
       assert.equal(await store.revokeUserSessions("s1"), 2);
       assert.equal(await store.getSessionByHash(h2, T + 1), undefined);
       assert.equal(await store.revokeUserSessions("s1"), 0);

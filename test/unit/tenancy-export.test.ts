@@ -304,10 +304,12 @@ describe("data-subject export", () => {
       files.map((f) => f.name),
       [
         "user.json",
+        "sessions.json",
         "api-tokens.json",
         "audit.json",
         "audit.csv",
         "alarm-actions.json",
+        "maintenance-actions.json",
         "README.txt",
         "manifest.json",
       ],
@@ -331,6 +333,8 @@ describe("data-subject export", () => {
       audit.map((e) => e.actor),
       [user.id],
     );
+    const sessions = JSON.parse(file(files, "sessions.json")) as Record<string, unknown>[];
+    assert.deepEqual(Object.keys(sessions[0]!).sort(), ["createdAt", "expiresAt", "lastSeenAt"]);
     const actions = JSON.parse(file(files, "alarm-actions.json")) as { kind: string; deviceId: string }[];
     assert.deepEqual(
       actions.map((e) => [e.kind, e.deviceId]),
@@ -346,10 +350,12 @@ describe("data-subject export", () => {
     };
     assert.deepEqual(manifest.files, [
       { name: "user.json", records: 1 },
+      { name: "sessions.json", records: 1 },
       { name: "api-tokens.json", records: 1 },
       { name: "audit.json", records: 1 },
       { name: "audit.csv", records: 1 },
       { name: "alarm-actions.json", records: 2 },
+      { name: "maintenance-actions.json", records: 0 },
       { name: "README.txt", records: 0 },
     ]);
     const all = text(files);

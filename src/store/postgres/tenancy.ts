@@ -202,6 +202,14 @@ export class PostgresTenancyStore implements TenancyStore {
     return (r.rowCount ?? 0) > 0;
   }
 
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    const { rows } = await this.#db.query<SessionRow>(
+      'SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, hash COLLATE "C"',
+      [userId, now],
+    );
+    return rows.map(sessionFromRow);
+  }
+
   async revokeUserSessions(userId: string): Promise<number> {
     const r = await this.#db.query("DELETE FROM sessions WHERE user_id = $1", [userId]);
     return r.rowCount ?? 0;

@@ -213,6 +213,13 @@ export class SqliteTenancyStore implements TenancyStore {
     return this.#db.prepare("DELETE FROM sessions WHERE hash = ?").run(hash).changes > 0;
   }
 
+  async listSessions(userId: string, now: number): Promise<Session[]> {
+    const rows = this.#db
+      .prepare("SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, hash")
+      .all(userId, now) as SessionRow[];
+    return rows.map(sessionFromRow);
+  }
+
   async revokeUserSessions(userId: string): Promise<number> {
     return this.#db.prepare("DELETE FROM sessions WHERE user_id = ?").run(userId).changes;
   }
