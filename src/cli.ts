@@ -12,7 +12,7 @@ import { openStores, startPumpwatch } from "./main.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { simulatePump } from "./sim/index.js";
 import type { Stores, TenancyStore, User } from "./store/ports.js";
-import { createAccount, issueLink } from "./tenancy/accounts.js";
+import { createAccount, issueLink, userView } from "./tenancy/accounts.js";
 import { TerminationService } from "./tenancy/termination.js";
 
 const USAGE = `pumpwatch — condition monitoring for industrial vacuum pumps
@@ -154,19 +154,6 @@ function auditOperator(
   return tenancy.appendAudit({ ts: Date.now(), actor: OPERATOR, event, targetType, targetId, companyId });
 }
 
-/** What the CLI shows of a user: never the password hash or login counters. */
-function userRow(u: User) {
-  return {
-    id: u.id,
-    companyId: u.companyId,
-    role: u.role,
-    email: u.email,
-    phone: u.phone,
-    postalAddress: u.postalAddress,
-    status: u.passwordHash === null ? "invited" : "active",
-  };
-}
-
 /** The base of links for people: the configured public URL, else the server's own HTTPS address. */
 export function publicUrlOf(config: Config): string {
   return config.publicUrl ?? `https://${config.host}:${config.httpsPort}`;
@@ -270,7 +257,7 @@ async function runAccountCommand(config: Config, values: Values, positionals: st
         users = await tenancy.listUsers(null);
         for (const c of await tenancy.listCompanies()) users.push(...(await tenancy.listUsers(c.id)));
       }
-      print(users.map(userRow));
+      print(users.map(userView));
     } else if (command === "user" && sub === "delete" && arg) {
       // The operator on the command line may delete the last administrator too: the CLI is how an
       // installation recovers (invite a new one), and the operator token keeps the API usable.

@@ -7,7 +7,7 @@ import { PumpwatchError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { type Mailer, type MailLocale, renderMail } from "../notify/mailer.js";
 import type { ApiToken, OneTimeTokenKind, TenancyStore, User, UserRole } from "../store/ports.js";
-import { checkRole, contactField, createAccount, issueLink } from "../tenancy/accounts.js";
+import { checkRole, contactField, createAccount, issueLink, userView } from "../tenancy/accounts.js";
 import { type ExportStores, exportCompany, exportUser } from "../tenancy/export.js";
 import {
   clearSessionCookie,
@@ -76,22 +76,6 @@ function password(value: unknown, field: string): string {
   const policy = checkPasswordPolicy(pw);
   if (!policy.ok) throw bad(`"${field}": ${policy.message}`);
   return pw;
-}
-
-/** What the API shows of a user: the three personal fields and the account's state. */
-export function userView(u: User) {
-  return {
-    id: u.id,
-    companyId: u.companyId,
-    role: u.role,
-    email: u.email,
-    phone: u.phone,
-    postalAddress: u.postalAddress,
-    status: u.passwordHash === null ? "invited" : "active",
-    lockedUntil: u.lockedUntil,
-    createdAt: u.createdAt,
-    updatedAt: u.updatedAt,
-  };
 }
 
 function tokenView(t: ApiToken) {

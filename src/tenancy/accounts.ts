@@ -115,3 +115,19 @@ export async function issueLink(
   const base = opts.publicUrl.replace(/\/+$/, "");
   return { link: `${base}/#/${page}?token=${encodeURIComponent(tok.token)}`, expiresAt };
 }
+
+/** What the API and the command line show of a user: the three personal fields and the account's state. */
+export function userView(u: User) {
+  return {
+    id: u.id,
+    companyId: u.companyId,
+    role: u.role,
+    email: u.email,
+    phone: u.phone,
+    postalAddress: u.postalAddress,
+    status: u.passwordHash === null ? "invited" : "active",
+    lockedUntil: u.lockedUntil,
+    createdAt: u.createdAt,
+    updatedAt: u.updatedAt,
+  };
+}

@@ -102,12 +102,15 @@ describe("pumpwatch company and user on the command line", { concurrency: true }
     for (const u of all) {
       assert.deepEqual(Object.keys(u).sort(), [
         "companyId",
+        "createdAt",
         "email",
         "id",
+        "lockedUntil",
         "phone",
         "postalAddress",
         "role",
         "status",
+        "updatedAt",
       ]);
     }
     const ofAcme = await json(cli(data, "user", "list", "--company", "acme"));
