@@ -15,6 +15,7 @@ import { Gateway } from "./gateway/gateway.js";
 import { DeviceDirectory } from "./ingest/directory.js";
 import { Ingest } from "./ingest/ingest.js";
 import { createMailer } from "./notify/mailer.js";
+import { Notifier } from "./notify/notifier.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { ProvisioningService } from "./provisioning/service.js";
 import { startHousekeeping } from "./store/housekeeping.js";
@@ -41,6 +42,8 @@ export interface Running {
   ingest: Ingest;
   analytics: AnalyticsService;
   termination: TerminationService;
+  /** Alarm notifications (e-mail, webhooks); `runOnce`/`idle` let tests drive it with their clock. */
+  notifier: Notifier;
   bus: EventBus;
   close(): Promise<void>;
 }
@@ -226,6 +229,26 @@ export async function startPumpwatch(
         log.child({ part: "mail" }),
       )
     : undefined;
+  const publicUrl = () => config.publicUrl ?? `https://${config.host}:${httpsPort}`;
+  const companyOf = async (id: string) => {
+    const device = await directory.get(id);
+    return device ? device.companyId : undefined;
+  };
+  const nlog = log.child({ part: "notify" });
+  const notifier = new Notifier({
+    store: stores.notifications,
+    tenancy: stores.tenancy,
+    alarms: stores.analytics,
+    bus,
+    companyOf,
+    mailer,
+    publicUrl,
+    reminderMs: config.notifications.reminderMinutes * 60_000,
+    maxAttempts: config.notifications.maxAttempts,
+    webhookTimeoutMs: config.notifications.webhookTimeoutMs,
+    now,
+    onError: (err, what) => nlog.error({ err }, `${what} failed`),
+  });
   const app = buildApp({
     tls: material,
     privacy: {
@@ -260,11 +283,18 @@ export async function startPumpwatch(
       tenancy: stores.tenancy,
       exportStores: stores,
       mailer,
-      publicUrl: () => config.publicUrl ?? `https://${config.host}:${httpsPort}`,
+      publicUrl,
       session,
       invitationMs: config.auth.invitationDays * 86_400_000,
       resetMs: config.auth.resetMinutes * 60_000,
       log: log.child({ part: "accounts" }),
+      now,
+    },
+    notifications: {
+      store: stores.notifications,
+      tenancy: stores.tenancy,
+      companyOf,
+      testWebhook: (hook) => notifier.testWebhook(hook),
       now,
     },
     operator: {
@@ -307,6 +337,7 @@ export async function startPumpwatch(
   const housekeeping = startHousekeeping(stores, config, log);
   analytics.start();
   termination.start();
+  notifier.start();
   await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
   refresh.unref();
   prune.unref();
@@ -326,6 +357,7 @@ export async function startPumpwatch(
     ingest,
     analytics,
     termination,
+    notifier,
     bus,
     async close() {
       ready = false;
@@ -339,6 +371,7 @@ export async function startPumpwatch(
       await closed;
       await ingest.drain();
       await analytics.close();
+      await notifier.close();
       await app.close();
       mailer?.close();
       await stores.close();

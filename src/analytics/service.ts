@@ -403,13 +403,34 @@ export class AnalyticsService {
     return (await this.#known(deviceId)).analyzer.forecasts();
   }
 
-  /** Health of every pump that has sent data, plus the fleet summary. */
+  /**
+   * Health of every pump that has sent data, plus the fleet summary. Per pump also the time of its
+   * last sample and its next maintenance due (the forecast with the earliest P50), which a fleet
+   * overview sorts and shows without asking per pump.
+   */
   async fleet(deviceIds?: readonly string[]) {
     const ids = deviceIds ?? [...this.#slots.keys()];
-    const reports: { deviceId: string; report: HealthReport }[] = [];
+    const reports: {
+      deviceId: string;
+      report: HealthReport;
+      lastDataTs: number | null;
+      nextMaintenance: { id: string; label: string; p50: number; status: string } | null;
+    }[] = [];
     for (const id of ids) {
       const slot = this.#slots.get(id) ?? (await this.#slot(id));
-      reports.push({ deviceId: id, report: slot.analyzer.health(this.#now(), this.#o.offlineAfterMs) });
+      const a = slot.analyzer;
+      let next: (typeof reports)[number]["nextMaintenance"] = null;
+      for (const f of a.forecasts()) {
+        if (f.p50 !== null && (next === null || f.p50 < next.p50)) {
+          next = { id: f.id, label: f.label, p50: f.p50, status: f.status };
+        }
+      }
+      reports.push({
+        deviceId: id,
+        report: a.health(this.#now(), this.#o.offlineAfterMs),
+        lastDataTs: Number.isFinite(a.lastTs) ? a.lastTs : null,
+        nextMaintenance: next,
+      });
     }
     return { summary: fleetHealth(reports), pumps: reports };
   }

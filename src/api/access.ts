@@ -25,7 +25,7 @@ export interface AccessRule {
   tenant?: { param: string; kind: TenantKind };
 }
 
-/** No login: health, metrics, privacy information, login and the one-time-link flows. */
+/** No login: health, metrics, privacy information, the dashboard's files, login and the one-time-link flows. */
 export const PUBLIC = "public";
 /** The device-facing Azure endpoints: each request carries a SAS token checked by the route. */
 export const DEVICE = "device";
@@ -57,6 +57,9 @@ const TABLE: Record<string, Access> = {
   "GET /healthz": PUBLIC,
   "GET /metrics": PUBLIC,
   "GET /api/privacy": PUBLIC,
+  // The dashboard's static files (src/api/web-route.ts): no data, every API call is checked.
+  "GET /": PUBLIC,
+  "GET /*": PUBLIC,
   "POST /devices/:id/messages/events": DEVICE,
   "GET /devices/:id/messages/devicebound": DEVICE,
   "PUT /:idScope/registrations/:registrationId/register": DEVICE,
@@ -150,6 +153,16 @@ const TABLE: Record<string, Access> = {
   },
   "PUT /api/companies/:companyId/retention": { roles: OPERATOR_ADMIN, tenant: company("companyId") },
   "GET /api/audit": { roles: OPERATOR_ADMIN },
+
+  // Alarm notifications: own subscriptions; webhooks and the delivery record for administrators (a
+  // company admin reaches the company's own webhooks only: checked by the handler, 404 otherwise).
+  "GET /api/me/notifications": { roles: ALL_ROLES },
+  "PUT /api/me/notifications": { roles: ALL_ROLES },
+  "GET /api/webhooks": { roles: ADMINS },
+  "POST /api/webhooks": { roles: ADMINS },
+  "DELETE /api/webhooks/:webhookId": { roles: ADMINS },
+  "POST /api/webhooks/:webhookId/test": { roles: ADMINS },
+  "GET /api/notifications/deliveries": { roles: ADMINS },
 };
 
 export const ACCESS: Readonly<Record<string, Access>> = Object.freeze(TABLE);

@@ -1,3 +1,4 @@
+import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "../core/log.js";
 import type { Metrics } from "../core/metrics.js";
@@ -6,8 +7,10 @@ import { type AccountRoutesDeps, accountRoutes } from "./account-routes.js";
 import { type AuthDeps, installAuth } from "./auth.js";
 import { type DeviceRoutesDeps, deviceRoutes } from "./device-routes.js";
 import { installErrorHandler } from "./errors.js";
+import { type NotificationRoutesDeps, notificationRoutes } from "./notification-routes.js";
 import { type OperatorRoutesDeps, operatorRoutes } from "./operator-routes.js";
 import { privacyRoute } from "./privacy-route.js";
+import { webRoutes } from "./web-route.js";
 
 export interface AppDeps {
   tls: { key: string; cert: string };
@@ -19,9 +22,24 @@ export interface AppDeps {
   operator: OperatorRoutesDeps;
   auth: AuthDeps;
   accounts: AccountRoutesDeps;
+  notifications: NotificationRoutesDeps;
   /** Readiness: false while starting or shutting down. */
   ready(): boolean;
 }
+
+/** Content-Security-Policy of every answer: the dashboard's own origin only, no inline code. */
+export const CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", "data:"],
+  fontSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'self'"],
+};
 
 /**
  * The HTTPS app: health, metrics, the device-facing Azure endpoints, and the API under /api for
@@ -40,6 +58,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { maxParamLength: 256 },
   });
   installErrorHandler(app);
+  // Before auth, so refusals carry the headers too. The dashboard loads nothing from elsewhere.
+  app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CSP } });
   installAuth(app, deps.auth);
 
   app.get("/healthz", async (_req, reply) =>
@@ -55,10 +75,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(
     async (api) => {
       accountRoutes(api, deps.accounts);
+      notificationRoutes(api, deps.notifications);
       await operatorRoutes(deps.operator)(api);
     },
     { prefix: "/api" },
   );
   app.register(deviceRoutes(deps.device));
+  webRoutes(app);
   return app;
 }

@@ -235,8 +235,9 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     const rule = accessRule(req.method, url);
     if (rule === DEVICE) return;
     if (rule === PUBLIC) {
-      // Public routes still learn a valid caller (logout needs it) but never require one.
-      req.principal = await resolve(req, reply).catch(() => null);
+      // Public API routes still learn a valid caller (logout needs it) but never require one;
+      // the dashboard's static files need no session look-up.
+      if (url.startsWith("/api/")) req.principal = await resolve(req, reply).catch(() => null);
       return;
     }
     if (rule === undefined) throw new PumpwatchError("FORBIDDEN", "route without an access rule");

@@ -146,6 +146,22 @@ export const configSchema = z
         replayMaxHours: z.number().min(0).default(48),
       })
       .default({}),
+    /** Alarm notifications by e-mail and signed webhooks (docs/configuration.md § Notifications). */
+    notifications: z
+      .object({
+        /** One reminder this long after a raise when the alarm is still active and unacknowledged; 0: none. */
+        reminderMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 24 * 60)
+          .default(240),
+        /** Attempts per message before it is given up (back-off 30 s × 2^n with jitter, at most 1 h). */
+        maxAttempts: z.number().int().min(1).max(30).default(8),
+        /** Longest a webhook receiver may take to answer, in milliseconds. */
+        webhookTimeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+      })
+      .default({}),
     /** How often closed chunk windows are compressed and their rollups written. */
     compactEveryMs: z.number().int().min(1000).default(60_000),
     /** Longest a packet waits for the group commit, in milliseconds. */
@@ -194,6 +210,7 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     analytics: { ...a.analytics, ...b.analytics },
     operator: { ...a.operator, ...b.operator },
     auth: { ...a.auth, ...b.auth },
+    notifications: { ...a.notifications, ...b.notifications },
     ...(a.smtp || b.smtp ? { smtp: { ...a.smtp, ...b.smtp } as NonNullable<ConfigInput["smtp"]> } : {}),
   };
 }

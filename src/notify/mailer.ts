@@ -298,3 +298,139 @@ export function renderMail(kind: MailKind, locale: MailLocale, vars: MailVars): 
 `;
   return { subject: t.subject, text, html };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Alarm notifications (src/notify/notifier.ts)
+
+export type AlarmMailKind = "raised" | "escalated" | "cleared" | "reminder";
+
+export interface AlarmMailVars {
+  kind: AlarmMailKind;
+  severity: "warning" | "alarm";
+  deviceId: string;
+  message: string;
+  diagnosis: { code: string; cause: string; action: string } | null;
+  /** When it happened: the raise (raised, escalated, reminder) or the clearing. */
+  at: Date;
+  /** Base of the dashboard, e.g. "https://pumps.example.com"; the mail links to the pump's page. */
+  publicUrl: string;
+  /** IANA time zone for `at`; default Europe/Berlin. */
+  timeZone?: string;
+}
+
+const ALARM_TEXTS: Record<
+  MailLocale,
+  {
+    kind: Record<AlarmMailKind, string>;
+    severity: Record<AlarmMailVars["severity"], string>;
+    lead: Record<AlarmMailKind, string>;
+    pump: string;
+    time: string;
+    cause: string;
+    action: string;
+    open: string;
+    footer: string;
+  }
+> = {
+  de: {
+    kind: {
+      raised: "Alarm ausgelöst",
+      escalated: "Alarm verschärft",
+      cleared: "Alarm aufgehoben",
+      reminder: "Erinnerung: Alarm weiterhin aktiv",
+    },
+    severity: { warning: "Warnung", alarm: "Alarm" },
+    lead: {
+      raised: "an einer Ihrer Pumpen wurde ein Alarm ausgelöst.",
+      escalated: "ein aktiver Alarm an einer Ihrer Pumpen ist schwerer geworden.",
+      cleared: "ein Alarm an einer Ihrer Pumpen ist nicht mehr aktiv.",
+      reminder: "dieser Alarm ist weiterhin aktiv und noch nicht quittiert.",
+    },
+    pump: "Pumpe",
+    time: "Zeit",
+    cause: "Mögliche Ursache",
+    action: "Empfohlene Maßnahme",
+    open: "Pumpe in pumpwatch öffnen",
+    footer:
+      "Sie erhalten diese E-Mail, weil Sie Alarme dieser Pumpe abonniert haben (Konto → Benachrichtigungen).",
+  },
+  en: {
+    kind: {
+      raised: "Alarm raised",
+      escalated: "Alarm escalated",
+      cleared: "Alarm cleared",
+      reminder: "Reminder: alarm still active",
+    },
+    severity: { warning: "Warning", alarm: "Alarm" },
+    lead: {
+      raised: "an alarm was raised on one of your pumps.",
+      escalated: "an active alarm on one of your pumps has become more severe.",
+      cleared: "an alarm on one of your pumps is no longer active.",
+      reminder: "this alarm is still active and has not been acknowledged.",
+    },
+    pump: "Pump",
+    time: "Time",
+    cause: "Possible cause",
+    action: "Recommended action",
+    open: "Open the pump in pumpwatch",
+    footer: "You receive this e-mail because you subscribed to this pump's alarms (account → notifications).",
+  },
+};
+
+/**
+ * Subject, plain text and HTML of an alarm notification: subject with kind, severity, pump id and the
+ * alarm message; body with the time in the recipient's zone (Europe/Berlin by default), the diagnosis
+ * and a link to the pump's page (`<publicUrl>/#/pump/<deviceId>`).
+ */
+export function renderAlarmMail(locale: MailLocale, vars: AlarmMailVars): RenderedMail {
+  const t = ALARM_TEXTS[locale];
+  if (!t) throw new PumpwatchError("BAD_REQUEST", `no alarm mail template for ${String(locale)}`);
+  let base: URL;
+  try {
+    base = new URL(vars.publicUrl);
+  } catch {
+    throw new PumpwatchError("BAD_REQUEST", "publicUrl is not a URL");
+  }
+  if (base.protocol !== "https:" && base.protocol !== "http:") {
+    throw new PumpwatchError("BAD_REQUEST", "publicUrl must be http(s)");
+  }
+  const link = `${base.href.replace(/\/+$/, "")}/#/pump/${encodeURIComponent(vars.deviceId)}`;
+  const clean = (s: string) => s.replace(CONTROL, " ").trim();
+  const device = clean(vars.deviceId);
+  const message = clean(vars.message);
+  const when = formatExpiry(vars.at, locale, vars.timeZone ?? "Europe/Berlin");
+  const subject = `${t.kind[vars.kind]} · ${t.severity[vars.severity]} · ${device}: ${message}`;
+  const greeting = locale === "de" ? "Guten Tag," : "Hello,";
+  const lines = [`${t.pump}: ${device}`, `${t.severity[vars.severity]}: ${message}`, `${t.time}: ${when}`];
+  if (vars.diagnosis) {
+    lines.push(`${t.cause}: ${clean(vars.diagnosis.cause)} (${clean(vars.diagnosis.code)})`);
+    lines.push(`${t.action}: ${clean(vars.diagnosis.action)}`);
+  }
+  const text = [
+    greeting,
+    "",
+    t.lead[vars.kind],
+    "",
+    ...lines,
+    "",
+    `${t.open}: ${link}`,
+    "",
+    t.footer,
+    "",
+    "-- ",
+    "pumpwatch",
+    "",
+  ].join("\n");
+  const html = `<!doctype html>
+<html lang="${locale}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.5; color: #222;">
+<p>${greeting}</p>
+<p>${escapeHtml(t.lead[vars.kind])}</p>
+<ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>
+<p><a href="${escapeHtml(link)}" style="display: inline-block; padding: 0.6em 1.2em; background: #0b5cad; color: #fff; text-decoration: none; border-radius: 4px;">${escapeHtml(t.open)}</a></p>
+<p style="font-size: 0.9em;">${escapeHtml(link)}</p>
+<p style="color: #666;">${escapeHtml(t.footer)}</p>
+</body></html>
+`;
+  return { subject, text, html };
+}

@@ -482,4 +482,86 @@ export const MIGRATIONS: readonly Migration[] = [
     // company exists when it sets one (src/provisioning/admin.ts).
     statements: ["ALTER TABLE enrollments ADD COLUMN company_id TEXT"],
   },
+  {
+    name: "alarm notifications: subscriptions, webhooks, deliveries, reminders",
+    // Subscriptions go with their user (erasure) and deliveries and reminders with their alarm (purge)
+    // by ON DELETE CASCADE. The unique key of a delivery makes one message per episode, kind and target
+    // however often the alarm event is seen (src/notify/notifier.ts). Webhook secrets are sealed.
+    statements: [
+      `CREATE TABLE notification_subscriptions (
+     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+     device_id TEXT,
+     min_severity TEXT NOT NULL,
+     email INTEGER NOT NULL,
+     locale TEXT NOT NULL)`,
+      "CREATE UNIQUE INDEX notification_subscriptions_key ON notification_subscriptions (user_id, coalesce(device_id, ''))",
+      "CREATE INDEX notification_subscriptions_device ON notification_subscriptions (device_id)",
+      {
+        sqlite: `CREATE TABLE webhooks (
+     id TEXT PRIMARY KEY,
+     company_id TEXT,
+     url TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     min_severity TEXT NOT NULL,
+     enabled INTEGER NOT NULL,
+     created_at INTEGER NOT NULL)`,
+        postgres: `CREATE TABLE webhooks (
+     id TEXT PRIMARY KEY,
+     company_id TEXT,
+     url TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     min_severity TEXT NOT NULL,
+     enabled INTEGER NOT NULL,
+     created_at BIGINT NOT NULL)`,
+      },
+      "CREATE INDEX webhooks_company ON webhooks (company_id)",
+      {
+        sqlite: `CREATE TABLE notification_deliveries (
+     id INTEGER PRIMARY KEY,
+     alarm_id INTEGER NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+     episode INTEGER NOT NULL,
+     company_id TEXT,
+     kind TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     sent_at INTEGER,
+     UNIQUE (alarm_id, episode, kind, channel, target))`,
+        postgres: `CREATE TABLE notification_deliveries (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     alarm_id BIGINT NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+     episode INTEGER NOT NULL,
+     company_id TEXT,
+     kind TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     next_attempt_at BIGINT NOT NULL,
+     last_error TEXT,
+     created_at BIGINT NOT NULL,
+     sent_at BIGINT,
+     UNIQUE (alarm_id, episode, kind, channel, target))`,
+      },
+      "CREATE INDEX notification_deliveries_due ON notification_deliveries (status, next_attempt_at)",
+      "CREATE INDEX notification_deliveries_company ON notification_deliveries (company_id, created_at)",
+      {
+        sqlite: `CREATE TABLE notification_reminders (
+     alarm_id INTEGER NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+     episode INTEGER NOT NULL,
+     due_at INTEGER NOT NULL,
+     PRIMARY KEY (alarm_id, episode))`,
+        postgres: `CREATE TABLE notification_reminders (
+     alarm_id BIGINT NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+     episode INTEGER NOT NULL,
+     due_at BIGINT NOT NULL,
+     PRIMARY KEY (alarm_id, episode))`,
+      },
+      "CREATE INDEX notification_reminders_due ON notification_reminders (due_at)",
+    ],
+  },
 ];

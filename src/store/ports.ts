@@ -650,10 +650,138 @@ export interface TenancyStore {
   listJobs(): Promise<Job[]>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Notifications: subscriptions, webhooks, deliveries and reminders of alarm notifications
+
+/**
+ * What a user wants to hear about: alarms of one pump (`deviceId`) or of every pump the user may see
+ * (null), at or above `minSeverity`. `locale` is the language of the mails. Deleted with the user.
+ */
+export interface NotificationSubscription {
+  userId: string;
+  deviceId: string | null;
+  minSeverity: AlarmSeverity;
+  email: boolean;
+  locale: "de" | "en";
+}
+
+/**
+ * A signed webhook of a company (or of the operator, `companyId` null: every company's alarms).
+ * `secret` is the HMAC key, handed out once when created; the store keeps it sealed (SecretBox),
+ * because signing needs the key itself and a hash would not do.
+ */
+export interface Webhook {
+  /** "wh_" and 16 random base64url characters. */
+  id: string;
+  companyId: string | null;
+  url: string;
+  secret: string;
+  minSeverity: AlarmSeverity;
+  enabled: boolean;
+  createdAt: number;
+}
+
+export type DeliveryKind = "raised" | "escalated" | "cleared" | "reminder";
+export type DeliveryChannel = "email" | "webhook";
+export type DeliveryStatus = "pending" | "sent" | "failed";
+
+/**
+ * One message of one alarm episode to one target (a user id for e-mail, a webhook id; never an
+ * address). (alarmId, episode, kind, channel, target) is unique, so a message is created once however
+ * often the event is seen. `lastError` holds no personal data.
+ */
+export interface Delivery {
+  id: number;
+  alarmId: number;
+  /** The alarm's `occurrences` when the episode was raised. */
+  episode: number;
+  /** Company of the alarm's pump when the delivery was created (null: none), for company views. */
+  companyId: string | null;
+  kind: DeliveryKind;
+  channel: DeliveryChannel;
+  target: string;
+  status: DeliveryStatus;
+  /** Attempts started (counted when claimed). */
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+export type NewDelivery = Pick<
+  Delivery,
+  "alarmId" | "episode" | "companyId" | "kind" | "channel" | "target" | "createdAt"
+>;
+
+/** How an attempt ended: sent, to be retried at `nextAttemptAt`, or given up. */
+export type DeliveryOutcome =
+  | { status: "sent"; at: number }
+  | { status: "pending"; nextAttemptAt: number; error: string }
+  | { status: "failed"; error: string };
+
+export interface DeliveryFilter {
+  companyId?: string | undefined;
+  alarmId?: number | undefined;
+  status?: DeliveryStatus | undefined;
+  /** Default 100. */
+  limit?: number | undefined;
+}
+
+export interface NotificationStore {
+  /** The user's subscriptions, all-pumps first, then by device id. */
+  listSubscriptions(userId: string): Promise<NotificationSubscription[]>;
+  /**
+   * Replaces the user's subscriptions in one transaction. NOT_FOUND when the user is unknown;
+   * BAD_REQUEST when a device (or "all pumps") is named twice. Devices are not checked here.
+   */
+  replaceSubscriptions(
+    userId: string,
+    subs: readonly Omit<NotificationSubscription, "userId">[],
+  ): Promise<NotificationSubscription[]>;
+  /**
+   * Subscriptions that cover a pump of `companyId`: those of the company's users and of operator staff
+   * (users without a company) naming this device or all pumps (companyId null: operator staff only).
+   */
+  subscribersFor(deviceId: string, companyId: string | null): Promise<NotificationSubscription[]>;
+
+  /** CONFLICT when the id exists. The secret is sealed at rest. */
+  createWebhook(w: Webhook): Promise<Webhook>;
+  getWebhook(id: string): Promise<Webhook | undefined>;
+  /** All webhooks (`companyId` undefined), or those of one company (null: operator-wide), oldest first. */
+  listWebhooks(companyId?: string | null): Promise<Webhook[]>;
+  /** False when there was none. Its deliveries stay (and fail when due). */
+  deleteWebhook(id: string): Promise<boolean>;
+
+  /** Inserts each delivery unless its (alarm, episode, kind, channel, target) exists; returns how many were new. */
+  enqueueDeliveries(ds: readonly NewDelivery[]): Promise<number>;
+  /**
+   * Leases up to `limit` pending deliveries due at `now` (nextAttemptAt ≤ now) by moving their
+   * nextAttemptAt to now + leaseMs and counting an attempt; no delivery goes to two callers while the
+   * lease runs, across processes. One not finished within the lease is handed out again.
+   */
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
+  /** Records the outcome of an attempt; NOT_FOUND when the id is unknown. */
+  finishDelivery(id: number, outcome: DeliveryOutcome): Promise<Delivery>;
+  /** Newest first. */
+  listDeliveries(filter: DeliveryFilter): Promise<Delivery[]>;
+  /** Distinct (channel, target) that got a raised or escalated message of this episode. */
+  notifiedTargets(alarmId: number, episode: number): Promise<{ channel: DeliveryChannel; target: string }[]>;
+
+  /** Remembers that the episode's reminder is due at `dueAt`; a second call for the episode changes nothing. */
+  scheduleReminder(alarmId: number, episode: number, dueAt: number): Promise<void>;
+  /**
+   * Takes (deletes and returns) up to `limit` reminders due at `now`: each is handed out once,
+   * across processes, so an episode gets one reminder check at most.
+   */
+  takeDueReminders(now: number, limit: number): Promise<{ alarmId: number; episode: number }[]>;
+}
+
 export interface Stores {
   registry: RegistryStore;
   telemetry: TelemetryStore;
   analytics: AnalyticsStore;
   tenancy: TenancyStore;
+  notifications: NotificationStore;
   close(): Promise<void>;
 }

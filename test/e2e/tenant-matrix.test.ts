@@ -29,6 +29,7 @@ interface Tenant {
   adminId: string;
   userId: string;
   tokenId: string;
+  webhook: string;
 }
 
 /** Strings planted in company B's data; none may reach a caller of company A. */
@@ -43,6 +44,7 @@ const B_MARKERS = [
   "beta alarm message 0815",
   "12345.678",
   "beta-token-name",
+  "https://betamax-hooks.test/secret-hook",
 ];
 
 /** What each route is called with: path (and body) built from the target tenant's ids. */
@@ -138,6 +140,21 @@ const ROUTES: Record<string, Build> = {
     body: { rawDays: 1, rollupDays: 1 },
   }),
   "GET /api/audit": (t) => ({ path: `/api/audit?company=${t.company}` }),
+  "GET /api/me/notifications": () => ({ path: "/api/me/notifications" }),
+  "PUT /api/me/notifications": (t) => ({
+    path: "/api/me/notifications",
+    body: { subscriptions: [{ deviceId: t.device, minSeverity: "warning" }] },
+  }),
+  "GET /api/webhooks": (t) => ({ path: `/api/webhooks?company=${t.company}` }),
+  "POST /api/webhooks": (t) => ({
+    path: "/api/webhooks",
+    body: { url: "https://probe.test/hook", companyId: t.company },
+  }),
+  "DELETE /api/webhooks/:webhookId": (t) => ({ path: `/api/webhooks/${t.webhook}` }),
+  "POST /api/webhooks/:webhookId/test": (t) => ({ path: `/api/webhooks/${t.webhook}/test`, body: {} }),
+  "GET /api/notifications/deliveries": (t) => ({
+    path: `/api/notifications/deliveries?company=${t.company}`,
+  }),
 };
 
 const API_RULES = Object.entries(ACCESS).filter(
@@ -263,6 +280,27 @@ describe("cross-tenant matrix: a company's callers get nothing of another compan
       expiresAt: null,
     });
     t.tokenId = tok.id;
+    const hook = await store.notifications.createWebhook({
+      id: `wh_${mark}`,
+      companyId: company,
+      url: mark === "beta" ? "https://betamax-hooks.test/secret-hook" : "https://alpha-hooks.test/hook",
+      secret: `whsec_${mark}`,
+      minSeverity: "warning",
+      enabled: false,
+      createdAt: NOW,
+    });
+    t.webhook = hook.id;
+    await store.notifications.enqueueDeliveries([
+      {
+        alarmId: t.alarm,
+        episode: 1,
+        companyId: company,
+        kind: "raised",
+        channel: "email",
+        target: t.adminId,
+        createdAt: NOW,
+      },
+    ]);
     return tok.token;
   }
 
@@ -297,6 +335,7 @@ describe("cross-tenant matrix: a company's callers get nothing of another compan
         userId: "u_none",
         tokenId: "pwt_none",
         device: "none",
+        webhook: "wh_none",
       });
       const res = await operator.call(key.split(" ")[0]!, path, key.startsWith("GET") ? undefined : {});
       if (res.status === 404 && String(res.body?.message).startsWith("no route")) unrouted.push(key);
@@ -337,7 +376,7 @@ describe("cross-tenant matrix: a company's callers get nothing of another compan
         }
         calls++;
         const sent = path + JSON.stringify(body ?? "");
-        const markers = [...B_MARKERS, B.device, B.adminId, B.userId, B.tokenId].filter(
+        const markers = [...B_MARKERS, B.device, B.adminId, B.userId, B.tokenId, B.webhook].filter(
           (m) => !sent.includes(m),
         );
         for (const m of markers)
@@ -370,6 +409,14 @@ describe("cross-tenant matrix: a company's callers get nothing of another compan
     assert.equal((await st.analytics.alarmHistory(B.alarm)).length, 1);
     assert.equal((await st.analytics.listMaintenance(B.device, 10)).length, 1);
     assert.equal(await st.registry.getRetention("beta"), undefined);
+    assert.deepEqual(
+      (await st.notifications.listWebhooks("beta")).map((w) => w.id),
+      [B.webhook],
+    );
+    for (const id of [A.adminId, A.userId]) {
+      const subs = await st.notifications.listSubscriptions(id);
+      assert.ok(!subs.some((x) => x.deviceId === B.device), "subscribed to another company's pump");
+    }
   });
 
   it("refuses every route a role may not use, even on the caller's own company (403)", async () => {

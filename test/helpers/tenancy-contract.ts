@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { PumpwatchError } from "../../src/core/errors.js";
 import type { Stores, TenancyStore } from "../../src/store/ports.js";
 import type { Contract } from "../../src/tenancy/contract.js";
+import { notificationCases } from "./notification-contract.js";
 
 /** Two separately opened stores on one fresh database (two connections or pools); `close` closes both. */
 export interface TenancyPair {
@@ -658,5 +659,8 @@ export function tenancyContract(
         await pair.close();
       }
     });
+
+    // Last: they add companies and users the cases above do not expect.
+    notificationCases(() => stores);
   });
 }

@@ -2,6 +2,7 @@ import type { SecretBox } from "../../core/secrets.js";
 import type { Stores } from "../ports.js";
 import { PostgresAnalyticsStore } from "./analytics.js";
 import { migrate } from "./migrate.js";
+import { PostgresNotificationStore } from "./notifications.js";
 import { PgDb, type PgOptions } from "./pool.js";
 import { PostgresRegistryStore } from "./registry.js";
 import { PostgresTelemetryStore } from "./telemetry.js";
@@ -27,6 +28,7 @@ export function openPostgresStores(url: string, box: SecretBox, opts: PgOptions 
     telemetry: new PostgresTelemetryStore(db),
     analytics: new PostgresAnalyticsStore(db),
     tenancy: new PostgresTenancyStore(db),
+    notifications: new PostgresNotificationStore(db, box),
     ready,
     async close() {
       await db.close();

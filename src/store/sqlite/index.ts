@@ -2,6 +2,7 @@ import type { SecretBox } from "../../core/secrets.js";
 import type { Stores } from "../ports.js";
 import { SqliteAnalyticsStore } from "./analytics.js";
 import { openDb } from "./db.js";
+import { SqliteNotificationStore } from "./notifications.js";
 import { SqliteRegistryStore } from "./registry.js";
 import { SqliteTelemetryStore } from "./telemetry.js";
 import { SqliteTenancyStore } from "./tenancy.js";
@@ -18,6 +19,7 @@ export function openSqliteStores(
     telemetry: new SqliteTelemetryStore(db),
     analytics: new SqliteAnalyticsStore(db),
     tenancy: new SqliteTenancyStore(db),
+    notifications: new SqliteNotificationStore(db, box),
     async close() {
       db.close();
     },
