@@ -27,7 +27,7 @@ Usage:
   pumpwatch enroll list                           list enrollments without their keys (JSON)
   pumpwatch device list                           list devices (JSON)
   pumpwatch device show ID                        show one device (JSON)
-  pumpwatch device set ID [--company ID] [--model M] [--pump-type T] [--serial S]
+  pumpwatch device set ID [--company ID] [--model M] [--pump-type T] [--serial S] [--name N] [--site S]
                                                   set a device's company and labels; an empty value ('') clears one
   pumpwatch device disable|enable ID              disable or enable a device (a disabled device is disconnected)
   pumpwatch device rotate-key ID                  replace both device keys (prints the new keys once)
@@ -86,6 +86,7 @@ const OPTIONS = {
   model: { type: "string" },
   "pump-type": { type: "string" },
   serial: { type: "string" },
+  site: { type: "string" },
   demo: { type: "boolean" },
   "demo-scenario": { type: "string" },
   id: { type: "string" },
@@ -323,6 +324,8 @@ export async function main(argv: string[]): Promise<number> {
         model: labelFlag(values.model),
         pumpType: labelFlag(values["pump-type"]),
         serial: labelFlag(values.serial),
+        name: labelFlag(values.name),
+        site: labelFlag(values.site),
       });
       if (view.companyId !== before.companyId) {
         await auditOperator(stores.tenancy, "device.company.changed", "device", arg, view.companyId);

@@ -202,12 +202,17 @@ export async function startDemo(
   // the server's device directory, which analytics reads the pump model from. (Writing the labels
   // to the registry after provisioning would leave the in-process directory with model null, and
   // every pump would be analysed with the generic rules only.)
+  // Names and sites people would give the pumps, from the scenario.
+  const assetConfigs = new Map(scenario.companies.flatMap((c) => c.assets.map((a) => [a.id, a] as const)));
   for (const asset of fleet.fleet.assets) {
+    const config = assetConfigs.get(asset.id);
     const labels = {
       companyId: asset.companyId,
       model: asset.model,
       pumpType: MODELS[asset.model].label,
       serial: `SIM-${asset.id}`,
+      name: config?.name ?? null,
+      site: config?.site ?? null,
     };
     const existing = await registry.getDevice(asset.id);
     if (!existing) {
@@ -223,7 +228,9 @@ export async function startDemo(
       existing.companyId !== labels.companyId ||
       existing.model !== labels.model ||
       existing.pumpType !== labels.pumpType ||
-      existing.serial !== labels.serial
+      existing.serial !== labels.serial ||
+      existing.name !== labels.name ||
+      existing.site !== labels.site
     ) {
       await registry.updateDevice(asset.id, labels);
     }

@@ -94,6 +94,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         model?: string | null;
         pumpType?: string | null;
         serial?: string | null;
+        name?: string | null;
+        site?: string | null;
       };
     }>(
       "/devices/:id",
@@ -106,6 +108,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
               model: { type: ["string", "null"] },
               pumpType: { type: ["string", "null"] },
               serial: { type: ["string", "null"] },
+              name: { type: ["string", "null"] },
+              site: { type: ["string", "null"] },
             },
             additionalProperties: false,
           },

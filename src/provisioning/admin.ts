@@ -20,6 +20,8 @@ export interface DeviceLabelsPatch {
   model?: string | null | undefined;
   pumpType?: string | null | undefined;
   serial?: string | null | undefined;
+  name?: string | null | undefined;
+  site?: string | null | undefined;
 }
 
 const GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -139,10 +141,12 @@ export class RegistryAdmin {
     if (patch.model !== undefined) change.model = checkLabel("model", patch.model);
     if (patch.pumpType !== undefined) change.pumpType = checkLabel("pumpType", patch.pumpType);
     if (patch.serial !== undefined) change.serial = checkLabel("serial", patch.serial);
+    if (patch.name !== undefined) change.name = checkLabel("name", patch.name);
+    if (patch.site !== undefined) change.site = checkLabel("site", patch.site);
     if (Object.keys(change).length === 0) {
       throw new PumpwatchError(
         "BAD_REQUEST",
-        "nothing to change: give at least one of companyId, model, pumpType, serial (null clears it)",
+        "nothing to change: give at least one of companyId, model, pumpType, serial, name, site (null clears it)",
       );
     }
     try {

@@ -210,6 +210,8 @@ const asset = z
         "lower-case letters, digits and - . _ : (it becomes the device id)",
       ),
     name: z.string().optional(),
+    /** Site (plant) the pump stands at: a label for people, as `name`. */
+    site: z.string().optional(),
     model: z.enum(MODEL_NAMES),
     params: params.optional(),
     duty,

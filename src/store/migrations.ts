@@ -564,4 +564,10 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX notification_reminders_due ON notification_reminders (due_at)",
     ],
   },
+  {
+    name: "display name and site of a device",
+    // Labels people give a pump ("Tray sealer line 1") and the site it stands at ("Werk Rosenheim"):
+    // the dashboard shows, filters and groups by them. Not personal data.
+    statements: ["ALTER TABLE devices ADD COLUMN name TEXT", "ALTER TABLE devices ADD COLUMN site TEXT"],
+  },
 ];

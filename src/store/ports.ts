@@ -19,6 +19,10 @@ export interface Device {
   model: string | null;
   pumpType: string | null;
   serial: string | null;
+  /** Display name people give the pump, e.g. "Tray sealer line 1". */
+  name: string | null;
+  /** Site (plant, building) the pump stands at. */
+  site: string | null;
   enrollmentKind: EnrollmentKind;
   enrollmentName: string | null;
   /** Custom payload the device sent at its last registration. */
@@ -33,7 +37,15 @@ export type NewDevice = Pick<Device, "id" | "primaryKey" | "secondaryKey" | "enr
   Partial<
     Pick<
       Device,
-      "enabled" | "companyId" | "model" | "pumpType" | "serial" | "enrollmentName" | "registrationPayload"
+      | "enabled"
+      | "companyId"
+      | "model"
+      | "pumpType"
+      | "serial"
+      | "name"
+      | "site"
+      | "enrollmentName"
+      | "registrationPayload"
     >
   >;
 
@@ -47,6 +59,8 @@ export type DevicePatch = Partial<
     | "model"
     | "pumpType"
     | "serial"
+    | "name"
+    | "site"
     | "registrationPayload"
   >
 >;

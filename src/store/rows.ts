@@ -14,6 +14,9 @@ export interface DeviceRow {
   model: string | null;
   pump_type: string | null;
   serial: string | null;
+  /** Added by schema version 8, like `site`. */
+  name: string | null;
+  site: string | null;
   enrollment_kind: Device["enrollmentKind"];
   enrollment_name: string | null;
   registration_payload: string | null;
@@ -42,6 +45,8 @@ export const DEVICE_COLUMNS: Record<keyof DevicePatch, string> = {
   model: "model",
   pumpType: "pump_type",
   serial: "serial",
+  name: "name",
+  site: "site",
   registrationPayload: "registration_payload",
 };
 
@@ -55,6 +60,8 @@ export function deviceFromRow(r: DeviceRow, box: SecretBox): Device {
     model: r.model,
     pumpType: r.pump_type,
     serial: r.serial,
+    name: r.name,
+    site: r.site,
     enrollmentKind: r.enrollment_kind,
     enrollmentName: r.enrollment_name,
     registrationPayload: r.registration_payload === null ? null : JSON.parse(r.registration_payload),
@@ -66,7 +73,8 @@ export function deviceFromRow(r: DeviceRow, box: SecretBox): Device {
 
 /**
  * Values of a new device row for the columns (id, enabled, primary_key, secondary_key, company_id,
- * model, pump_type, serial, enrollment_kind, enrollment_name, registration_payload, created_at).
+ * model, pump_type, serial, enrollment_kind, enrollment_name, registration_payload, created_at, name,
+ * site).
  */
 export function newDeviceValues(d: NewDevice, box: SecretBox, now: string): unknown[] {
   return [
@@ -82,6 +90,8 @@ export function newDeviceValues(d: NewDevice, box: SecretBox, now: string): unkn
     d.enrollmentName ?? null,
     d.registrationPayload === undefined ? null : JSON.stringify(d.registrationPayload),
     now,
+    d.name ?? null,
+    d.site ?? null,
   ];
 }
 

@@ -38,6 +38,7 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
       });
       assert.equal(d.enabled, true);
       assert.equal(d.primaryKey, "AAAA");
+      assert.deepEqual([d.name, d.site], [null, null]);
       await assert.rejects(
         stores.registry.createDevice({
           id: "c-1",
@@ -47,6 +48,24 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
         }),
         (e: unknown) => e instanceof PumpwatchError && e.code === "CONFLICT",
       );
+    });
+
+    it("keeps a device's display name and site, set on creation or later", async () => {
+      const d = await stores.registry.createDevice({
+        id: "c-labels",
+        primaryKey: "AAAA",
+        secondaryKey: "BBBB",
+        enrollmentKind: "manual",
+        name: "Tray sealer line 1",
+        site: "Werk Kempten",
+      });
+      assert.deepEqual(
+        [d.name, d.site, d.createdAt === d.updatedAt],
+        ["Tray sealer line 1", "Werk Kempten", true],
+      );
+      const moved = await stores.registry.updateDevice("c-labels", { site: "Werk Hamburg", name: null });
+      assert.deepEqual([moved.name, moved.site], [null, "Werk Hamburg"]);
+      assert.deepEqual((await stores.registry.getDevice("c-labels"))?.site, "Werk Hamburg");
     });
 
     it("updates a device and bumps its generation; unknown ids are NOT_FOUND", async () => {

@@ -74,10 +74,12 @@ describe("registry administration of companies and labels", () => {
       model: "RV-200",
       pumpType: "rotary vane",
       serial: "SN-1",
+      name: "Tray sealer line 1",
+      site: "Werk Kempten",
     });
     assert.deepEqual(
-      [set.companyId, set.model, set.pumpType, set.serial],
-      ["acme", "RV-200", "rotary vane", "SN-1"],
+      [set.companyId, set.model, set.pumpType, set.serial, set.name, set.site],
+      ["acme", "RV-200", "rotary vane", "SN-1", "Tray sealer line 1", "Werk Kempten"],
     );
     assert.equal("primaryKey" in set, false, "the view has no keys");
     const cleared = await admin.updateDevice("pump-1", { companyId: null, serial: null });

@@ -63,8 +63,8 @@ export class PostgresRegistryStore implements RegistryStore {
     const now = new Date().toISOString();
     const { rows } = await this.#db.query<DeviceRow>(
       `INSERT INTO devices (id, enabled, primary_key, secondary_key, company_id, model, pump_type, serial,
-         enrollment_kind, enrollment_name, registration_payload, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         enrollment_kind, enrollment_name, registration_payload, created_at, name, site, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $12)
        ON CONFLICT (id) DO NOTHING RETURNING *`,
       newDeviceValues(d, this.#box, now),
     );

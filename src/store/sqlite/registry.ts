@@ -59,8 +59,8 @@ export class SqliteRegistryStore implements RegistryStore {
     const now = new Date().toISOString();
     const insert = this.#db.prepare(
       `INSERT OR IGNORE INTO devices (id, enabled, primary_key, secondary_key, company_id, model, pump_type, serial,
-         enrollment_kind, enrollment_name, registration_payload, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         enrollment_kind, enrollment_name, registration_payload, created_at, name, site, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const result = insert.run(...newDeviceValues(d, this.#box, now), now);
     if (result.changes === 0) throw new PumpwatchError("CONFLICT", `device ${d.id} already exists`);
