@@ -121,6 +121,12 @@ export class HubSession {
 
   /** Publishes one telemetry packet at QoS 1; `done` runs on PUBACK, or with an error when the connection ends first. */
   publish(mid: string, body: string, done: (err?: Error) => void): void {
+    // After end() the MQTT client has closed its packet store: a publish then would throw from inside
+    // the library. The packet stays queued and goes out on the next session.
+    if (this.#closed || this.#client.disconnecting || this.#client.disconnected) {
+      done(new Error("the hub session is closing"));
+      return;
+    }
     this.#client.publish(telemetryTopic(this.#o.deviceId, mid), body, { qos: 1 }, (err) => done(err));
   }
 
@@ -149,6 +155,7 @@ export class HubSession {
   }
 
   #getTwin(): void {
+    if (!this.connected) return;
     this.#twinRid = randomUUID();
     this.#client.publish(`$iothub/twin/GET/?$rid=${this.#twinRid}`, " ", { qos: 0 });
     clearTimeout(this.#twinTimer);

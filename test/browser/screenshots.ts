@@ -49,6 +49,16 @@ async function seed(s: TestServer) {
   );
   await createUser(s, base.company, "companyUser", "technician@acme.test");
   await createUser(s, null, "operatorAdmin", "ops@pumpwatch.test");
+  // Run the analytics over the last three days, as ingest would have: health, last data and
+  // forecasts then show what a live installation shows.
+  for (const id of [...base.pumps, ...more.map((m) => m[0])]) {
+    const samples = await s.stores.telemetry.querySamples(id, now - 3 * DAY, now, 100_000);
+    s.analytics.enqueue([
+      { kind: "accept", deviceId: id, messageId: `${id}-replay`, receivedAt: now, samples },
+    ]);
+    await s.analytics.drainDevice(id);
+  }
+  await s.analytics.flush();
   return base;
 }
 

@@ -18,8 +18,10 @@ export interface Device {
   model: string | null;
   pumpType: string | null;
   serial: string | null;
-  /** Not in every server version yet. */
-  site?: string | null;
+  /** Display name people gave the pump. */
+  name: string | null;
+  /** Site (plant) the pump stands at. */
+  site: string | null;
 }
 
 export interface Company {

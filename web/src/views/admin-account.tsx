@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorText } from "../api.ts";
+import { api, errorText, setCsrfToken } from "../api.ts";
 import { t } from "../i18n.ts";
 import { Card, ErrorText, Message, type Msg, useLoad, val } from "./ui.tsx";
 
@@ -88,7 +88,12 @@ export function PasswordCard() {
     setBusy(true);
     setMsg(null);
     try {
-      await api.post("/api/me/password", { currentPassword: current, newPassword: next });
+      const r = await api.post<{ csrfToken?: string }>("/api/me/password", {
+        currentPassword: current,
+        newPassword: next,
+      });
+      // The session continues with a new cookie and so a new CSRF token.
+      if (r?.csrfToken) setCsrfToken(r.csrfToken);
       setCurrent("");
       setNext("");
       setRepeat("");

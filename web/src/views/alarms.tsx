@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api.ts";
 import { fmtDateTime, t } from "../i18n.ts";
+import { alarmTitle, diagnosisText } from "../i18n-domain.ts";
 import { useLive } from "../live.ts";
 import { href } from "../router.ts";
 import type { Alarm, AlarmHistoryEntry } from "../types.ts";
@@ -188,8 +189,9 @@ function AlarmRow(props: {
           <div class="muted small">{a.type}</div>
         </td>
         <td>
-          {a.message}
-          {a.diagnosis && <div class="muted small">{a.diagnosis.action}</div>}
+          <strong data-test="alarm-title">{alarmTitle(a.type)}</strong>
+          <div class="small">{a.message}</div>
+          {a.diagnosis && <div class="muted small">{diagnosisText(a.diagnosis).action}</div>}
           {shelved && (
             <div class="muted small">{t("alarms.shelvedUntil", { time: fmtDateTime(a.shelvedUntil) })}</div>
           )}

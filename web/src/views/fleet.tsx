@@ -108,7 +108,15 @@ export function FleetView({ me }: { me: Me }) {
           score: report?.score ?? null,
           nextDue: pump?.nextMaintenance?.p50 ?? null,
           lastData: lastValues.current.get(device.id) ?? pump?.lastDataTs ?? null,
-          search: [device.id, device.serial, device.model, device.pumpType, device.site, companyName]
+          search: [
+            device.id,
+            device.name,
+            device.serial,
+            device.model,
+            device.pumpType,
+            device.site,
+            companyName,
+          ]
             .filter(Boolean)
             .join(" ")
             .toLowerCase(),
@@ -154,21 +162,27 @@ export function FleetView({ me }: { me: Me }) {
     );
   if (!data) return <p class="page-message">{t("common.loading")}</p>;
   const s = data.summary;
+  // Counted from the same per-row status the badges show, so the summary never contradicts the table;
+  // an offline pump that never sent data counts as "without data".
+  const counts = { ok: 0, warning: 0, alarm: 0, offline: 0, noData: 0 };
+  for (const r of rows) {
+    if (r.status === "offline" && r.lastData === null) counts.noData++;
+    else counts[r.status]++;
+  }
 
   return (
     <section>
       <h2>{t("fleet.title")}</h2>
-      {s && (
-        <p class="summary" data-test="fleet-summary">
-          {t("fleet.summary", {
-            score: fmtNumber(s.score, 0),
-            ok: s.ok,
-            warning: s.warning,
-            alarm: s.alarm,
-            noData: s.noData,
-          })}
-        </p>
-      )}
+      <p class="summary" data-test="fleet-summary">
+        {t("fleet.summary", {
+          score: fmtNumber(s?.score, 0),
+          ok: counts.ok,
+          warning: counts.warning,
+          alarm: counts.alarm,
+          offline: counts.offline,
+          noData: counts.noData,
+        })}
+      </p>
       {error && <p class="error">{error}</p>}
       <div class="filters">
         <input
@@ -234,9 +248,11 @@ export function FleetView({ me }: { me: Me }) {
               </td>
               <td>
                 <a href={href({ name: "pump", id: r.device.id })} data-test="pump-link">
-                  {r.device.id}
+                  {r.device.name ?? r.device.id}
                 </a>
-                {r.device.site && <div class="muted">{r.device.site}</div>}
+                <div class="muted">
+                  {[r.device.name ? r.device.id : "", r.device.site].filter(Boolean).join(" · ")}
+                </div>
               </td>
               {me.companyId === null && <td>{r.companyName}</td>}
               <td class="hide-narrow">{r.device.model ?? t("common.none")}</td>

@@ -7,15 +7,17 @@ import { LangSwitch } from "./auth.tsx";
 
 const NAV: readonly Route["name"][] = ["fleet", "alarms", "kpis", "admin", "contract", "operator"];
 
+const isAdmin = (me: Me) => me.role === "companyAdmin" || me.role === "operatorAdmin";
+
 /**
- * Which pages a role gets a link to (the server checks every call regardless): company users fleet,
- * alarms and KPIs; admins also administration and contract; operator staff also the operator page.
+ * Which pages a role gets a link to (the server checks every call regardless): everyone fleet,
+ * alarms, KPIs and their own account (the administration page shows only that part to non-admins);
+ * admins also the contract; operator staff also the operator page.
  */
 function visible(name: Route["name"], me: Me): boolean {
   switch (name) {
-    case "admin":
     case "contract":
-      return me.role === "companyAdmin" || me.role === "operatorAdmin";
+      return isAdmin(me);
     case "operator":
       return me.companyId === null;
     default:
@@ -40,7 +42,7 @@ export function Header({ me, route, onLogout }: { me: Me; route: Route; onLogout
             class={n === active ? "active" : ""}
             data-test={`nav-${n}`}
           >
-            {t(`nav.${n}` as "nav.fleet")}
+            {n === "admin" && !isAdmin(me) ? t("nav.account") : t(`nav.${n}` as "nav.fleet")}
           </a>
         ))}
       </nav>

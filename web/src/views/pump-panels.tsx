@@ -1,5 +1,14 @@
 import { fmtDate, fmtDateTime, fmtNumber, fmtPercent, fmtRelative, fmtValue, t, tOr } from "../i18n.ts";
 import {
+  alarmTitle,
+  checkDetail,
+  checkLabel,
+  diagnosisText,
+  forecastLabel,
+  forecastText,
+  stateLabel,
+} from "../i18n-domain.ts";
+import {
   type Alarm,
   type Forecast,
   type HealthReport,
@@ -22,7 +31,7 @@ export function LiveValues({ live }: { live: PumpAnalytics | null }) {
         </span>{" "}
         {live.state && (
           <span class="muted">
-            {t("pump.state")}: {live.state}
+            {t("pump.state")}: <span data-test="pump-state">{stateLabel(live.state)}</span>
           </span>
         )}{" "}
         <span class="muted">{fmtRelative(live.lastTs)}</span>
@@ -41,7 +50,7 @@ export function LiveValues({ live }: { live: PumpAnalytics | null }) {
 
 const CHECK_CLASS = { pass: "ok", warn: "warning", fail: "alarm", "no-data": "offline" } as const;
 
-export function HealthPanel({ report }: { report: HealthReport | null }) {
+export function HealthPanel({ report, forecasts }: { report: HealthReport | null; forecasts: Forecast[] }) {
   return (
     <div class="card" data-test="health">
       <h3>
@@ -50,7 +59,8 @@ export function HealthPanel({ report }: { report: HealthReport | null }) {
       <ul class="checks">
         {(report?.checks ?? []).map((c) => (
           <li key={c.id}>
-            <span class={`badge badge-${CHECK_CLASS[c.status]}`}>{c.label}</span> {c.detail}
+            <span class={`badge badge-${CHECK_CLASS[c.status]}`}>{checkLabel(c)}</span>{" "}
+            {checkDetail(c, forecasts)}
           </li>
         ))}
       </ul>
@@ -58,24 +68,36 @@ export function HealthPanel({ report }: { report: HealthReport | null }) {
   );
 }
 
+/** Active alarms with a translated title per type, their diagnosis, and the server message as detail. */
 export function DiagnosisPanel({ alarms, forecasts }: { alarms: Alarm[]; forecasts: Forecast[] }) {
-  const diagnosed = alarms.filter((a) => a.diagnosis !== null);
   const recommended = forecasts.filter(
     (f) => f.severity !== null || f.status === "due" || f.status === "overdue",
   );
   return (
     <div class="card" data-test="diagnosis">
       <h3>{t("pump.diagnosis")}</h3>
-      {diagnosed.length === 0 && recommended.length === 0 && <p class="muted">{t("pump.noDiagnosis")}</p>}
+      {alarms.length === 0 && recommended.length === 0 && <p class="muted">{t("pump.noDiagnosis")}</p>}
       <ul>
-        {diagnosed.map((a) => (
-          <li key={a.id}>
-            <strong>{a.diagnosis!.cause}</strong> — {a.diagnosis!.action}{" "}
-            <span class="muted">({fmtPercent(a.diagnosis!.confidence)})</span>
-          </li>
-        ))}
+        {alarms.map((a) => {
+          const text = a.diagnosis ? diagnosisText(a.diagnosis) : null;
+          return (
+            <li key={a.id} data-test="diagnosis-alarm" data-type={a.type}>
+              <span class={`badge badge-${a.severity}`}>{alarmTitle(a.type)}</span>
+              {text && a.diagnosis && (
+                <>
+                  {" "}
+                  <strong>{text.cause}</strong> — {text.action}{" "}
+                  <span class="muted">({fmtPercent(a.diagnosis.confidence)})</span>
+                </>
+              )}
+              <div class="muted small">{a.message}</div>
+            </li>
+          );
+        })}
         {recommended.map((f) => (
-          <li key={f.id}>{f.recommendation}</li>
+          <li key={f.id} title={f.recommendation}>
+            <strong>{forecastLabel(f)}</strong>: {forecastText(f)}
+          </li>
         ))}
       </ul>
     </div>
@@ -89,13 +111,14 @@ export function ForecastPanel({ forecasts }: { forecasts: Forecast[] }) {
       <ul>
         {forecasts.map((f) => (
           <li key={f.id}>
-            <strong>{f.label}</strong>: {fmtValue(f.indicator, f.unit)} / {fmtValue(f.threshold, f.unit)}
+            <strong>{forecastLabel(f)}</strong>: {fmtValue(f.indicator, f.unit)} /{" "}
+            {fmtValue(f.threshold, f.unit)}
             {f.p50 !== null && (
               <div class="muted">
                 {t("pump.forecastBand", { p50: fmtDate(f.p50), p10: fmtDate(f.p10), p90: fmtDate(f.p90) })}
               </div>
             )}
-            <div>{f.recommendation}</div>
+            <div title={f.recommendation}>{forecastText(f)}</div>
           </li>
         ))}
       </ul>

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, errorText } from "../api.ts";
-import { fmtDateTime, t } from "../i18n.ts";
+import { fmtDateTime, type TextKey, t } from "../i18n.ts";
 import { useLive } from "../live.ts";
 import { href } from "../router.ts";
 import type { Alarm, Device, Kpi, MaintenanceEntry, PumpAnalytics, Series } from "../types.ts";
@@ -10,11 +10,12 @@ import { DiagnosisPanel, ForecastPanel, HealthPanel, KpiPanel, LiveValues } from
 
 /** Signals per chart; a series request fetches them all at once. */
 const CHARTS = [
-  { key: "pump.chart.pressure", signals: ["inletPressure", "exhaustPressure"] },
+  // Vacuum pressures span decades (inlet ~1 hPa, exhaust ~1013 hPa): read on a log scale.
+  { key: "pump.chart.pressure", signals: ["inletPressure", "exhaustPressure"], log: true },
   { key: "pump.chart.temperature", signals: ["oilTemperature", "motorTemperature", "ambientTemperature"] },
   { key: "pump.chart.electrical", signals: ["motorCurrent", "power"] },
   { key: "pump.chart.vibration", signals: ["vibration"] },
-] as const;
+] as const satisfies readonly { key: TextKey; signals: readonly string[]; log?: boolean }[];
 const ALL_SIGNALS = CHARTS.flatMap((c) => c.signals).join(",");
 
 const RANGES = [
@@ -22,6 +23,8 @@ const RANGES = [
   ["24h", 86_400_000],
   ["7d", 7 * 86_400_000],
   ["30d", 30 * 86_400_000],
+  ["90d", 90 * 86_400_000],
+  ["1y", 365 * 86_400_000],
 ] as const;
 
 /** Points asked for: about one per pixel of a chart. */
@@ -116,7 +119,9 @@ export function PumpView({ id }: { id: string }) {
         <a href="#/fleet">← {t("pump.back")}</a>
       </p>
       <h2 data-test="pump-title">
-        {id}
+        {device?.name ?? id}
+        {device?.name && <span class="muted"> · {id}</span>}
+        {device?.site && <span class="muted"> · {device.site}</span>}
         {device?.model && <span class="muted"> · {device.model}</span>}
         {device?.serial && <span class="muted"> · {device.serial}</span>}
       </h2>
@@ -127,7 +132,7 @@ export function PumpView({ id }: { id: string }) {
       )}
       <div class="grid">
         <LiveValues live={live} />
-        <HealthPanel report={live?.health ?? null} />
+        <HealthPanel report={live?.health ?? null} forecasts={forecasts} />
         <DiagnosisPanel alarms={activeAlarms} forecasts={forecasts} />
       </div>
 
@@ -161,6 +166,7 @@ export function PumpView({ id }: { id: string }) {
               key={c.key}
               title={t(c.key)}
               signals={c.signals}
+              log={"log" in c && c.log}
               series={series}
               range={range}
               markers={markers}
