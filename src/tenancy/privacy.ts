@@ -40,7 +40,14 @@ export interface DataItem {
   readonly personal: PersonalField | null;
 }
 
-export type DataCategoryId = "company" | "user" | "device" | "telemetry" | "analytics" | "operations";
+export type DataCategoryId =
+  | "company"
+  | "user"
+  | "account"
+  | "device"
+  | "telemetry"
+  | "analytics"
+  | "operations";
 
 export interface DataCategory {
   readonly id: DataCategoryId;
@@ -65,6 +72,11 @@ export const DATA_INVENTORY: readonly DataCategory[] = Object.freeze([
     items: [
       item("name", "Unternehmensname", "Company name"),
       item("postalAddress", "Postanschrift des Unternehmens", "Postal address of the company"),
+      item(
+        "webhooks",
+        "Webhook-Adressen, an die Alarmmeldungen für Ihre Systeme gehen (mit verschlüsselt gespeichertem Signaturschlüssel)",
+        "Webhook addresses that alarm messages for your systems go to (with their signing key stored sealed)",
+      ),
     ],
     purpose: {
       de: "Vertragsverhältnis und Zuordnung der überwachten Vakuumpumpen zu Ihrem Unternehmen.",
@@ -88,6 +100,28 @@ export const DATA_INVENTORY: readonly DataCategory[] = Object.freeze([
     retention: { kind: "contract" },
   },
   {
+    id: "account",
+    label: { de: "Zugangs- und Benachrichtigungsdaten", en: "Access and notification data" },
+    subject: "user",
+    items: [
+      item(
+        "account",
+        "Rolle, Passwort, Anmeldesitzungen und API-Tokens — Passwort und Schlüssel nur als Hash",
+        "Role, password, login sessions and API tokens — password and secrets as hashes only",
+      ),
+      item(
+        "notifications",
+        "Benachrichtigungseinstellungen (Pumpen und Schweregrad) und Zustellprotokoll",
+        "Notification settings (pumps and severity) and the delivery record",
+      ),
+    ],
+    purpose: {
+      de: "Sichere Anmeldung, Zugriff für Integrationen und Zustellung der gewählten Benachrichtigungen.",
+      en: "Secure sign-in, access for integrations and delivering the chosen notifications.",
+    },
+    retention: { kind: "contract" },
+  },
+  {
     id: "device",
     label: { de: "Geräteregister", en: "Device registry" },
     subject: "pump",
@@ -100,6 +134,7 @@ export const DATA_INVENTORY: readonly DataCategory[] = Object.freeze([
       ),
       item("model", "Pumpenmodell und Pumpentyp", "Pump model and pump type"),
       item("serial", "Seriennummer", "Serial number"),
+      item("labels", "Anzeigename und Standort der Pumpe", "Display name and site of the pump"),
       item(
         "settings",
         "Geräteeinstellungen (Abtast- und Sendeintervall) und Registrierungsdaten",

@@ -57,10 +57,10 @@ describe("DATA_INVENTORY", () => {
     );
   });
 
-  it("lists the company, device, telemetry, analytics and operational categories", () => {
+  it("lists the company, user, account, device, telemetry, analytics and operational categories", () => {
     assert.deepEqual(
       DATA_INVENTORY.map((c) => c.id),
-      ["company", "user", "device", "telemetry", "analytics", "operations"],
+      ["company", "user", "account", "device", "telemetry", "analytics", "operations"],
     );
     const telemetry = resolvedInventory().find((c) => c.id === "telemetry")!;
     assert.deepEqual(
@@ -89,6 +89,7 @@ describe("privacyInformation", () => {
       assert.deepEqual(doc.generatedFrom.categories, [
         "company",
         "user",
+        "account",
         "device",
         "telemetry",
         "analytics",
