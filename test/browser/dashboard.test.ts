@@ -77,11 +77,17 @@ describeBrowser("the dashboard in headless Chromium", { timeout: 150_000 }, () =
   const consoleErrors: string[] = [];
   const dialogs: string[] = [];
 
-  async function newContext(opts: { locale?: string; headers?: Record<string, string> } = {}) {
+  async function newContext(
+    opts: {
+      locale?: string;
+      headers?: Record<string, string>;
+      viewport?: { width: number; height: number };
+    } = {},
+  ) {
     const c = await browser.newContext({
       ignoreHTTPSErrors: true,
       locale: opts.locale ?? "en-GB",
-      viewport: { width: 1280, height: 800 },
+      viewport: opts.viewport ?? { width: 1280, height: 800 },
       ...(opts.headers ? { extraHTTPHeaders: opts.headers } : {}),
     });
     await c.addInitScript(PROBES);
@@ -241,6 +247,25 @@ describeBrowser("the dashboard in headless Chromium", { timeout: 150_000 }, () =
     assert.equal((await page.locator('[data-test="nav-fleet"]').textContent()) ?? "", "Flotte", "remembered");
     await page.locator('[data-test="language-en"]').click();
     assert.equal((await page.locator('[data-test="nav-fleet"]').textContent()) ?? "", "Fleet");
+  });
+
+  it("fits a tablet: no page wider than a 768 px portrait screen", async () => {
+    const c = await newContext({ locale: "de-DE", viewport: { width: 768, height: 1024 } });
+    try {
+      const p = await c.newPage();
+      await login(p, seeded.adminEmail);
+      const overflow: string[] = [];
+      for (const view of ["fleet", `pump/${seeded.pump}`, "alarms", "kpis", "admin", "contract"]) {
+        await p.goto(`${origin}/#/${view}`);
+        await p.locator("main.content section").first().waitFor();
+        await p.waitForTimeout(300);
+        const width = (await p.evaluate("document.scrollingElement.scrollWidth")) as number;
+        if (width > 768) overflow.push(`${view}: ${width} px`);
+      }
+      assert.deepEqual(overflow, []);
+    } finally {
+      await c.close();
+    }
   });
 
   it("shows hostile device and comment strings as text, never as markup", async () => {
