@@ -1,28 +1,28 @@
-import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from "../auth/password.js";
+import { hashPassword, needsRehash, verifyPassword } from "../auth/password.js";
 import { LoginLimiter, RateLimiter } from "../auth/rate-limit.js";
 import { csrfToken, hashToken, newToken, parseScopes, tokenPrefix } from "../auth/tokens.js";
 import { PumpwatchError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { type Mailer, type MailLocale, renderMail } from "../notify/mailer.js";
-import type { ApiToken, OneTimeTokenKind, TenancyStore, User, UserRole } from "../store/ports.js";
-import { checkRole, contactField, createAccount, issueLink, userView } from "../tenancy/accounts.js";
-import { type ExportStores, exportCompany, exportUser } from "../tenancy/export.js";
+import type { ApiToken, OneTimeTokenKind, TenancyStore, User } from "../store/ports.js";
+import { contactField, issueLink, userView } from "../tenancy/accounts.js";
+import { type ExportStores, exportUser } from "../tenancy/export.js";
 import {
   clearSessionCookie,
-  companyScope,
   principalOf,
   SESSION_COOKIE,
   type SessionPolicy,
   sessionCookieOptions,
 } from "./auth.js";
+import { bad, locale, obj, password, sendZip, str } from "./body.js";
+import { userRoutes } from "./user-routes.js";
 
 /**
  * People's side of the API (docs/api.md § Accounts): login and logout, invitation and password-reset
- * links, the caller's own account and API tokens, user administration, and the data exports of
- * GDPR Art. 15 and 20. Authorization comes from access.ts; what is checked here is what the table
- * cannot say (which roles an administrator may hand out, whose token may be revoked).
+ * links, the caller's own account, API tokens and data export (GDPR Art. 15 and 20); user
+ * administration is in user-routes.ts. Authorization comes from access.ts; what is checked here is
+ * what the table cannot say (whose token may be revoked, which password is current).
  */
 export interface AccountRoutesDeps {
   tenancy: TenancyStore;
@@ -46,38 +46,6 @@ const DAY = 86_400_000;
 /** Verified against when the e-mail is unknown, so both cases take as long. */
 const DUMMY_HASH_INPUT = "pumpwatch-dummy-password";
 
-function bad(message: string): PumpwatchError {
-  return new PumpwatchError("BAD_REQUEST", message);
-}
-
-function obj(raw: unknown, hint: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad(`send a JSON object: ${hint}`);
-  const b = raw as Record<string, unknown>;
-  for (const key of Object.keys(b)) {
-    if (!allowed.includes(key)) {
-      throw bad(`unknown field "${key}"; allowed are ${allowed.map((a) => `"${a}"`).join(", ")}`);
-    }
-  }
-  return b;
-}
-
-function str(value: unknown, field: string, max = 1000): string {
-  if (typeof value !== "string" || value === "") throw bad(`"${field}" must be a non-empty string`);
-  if (value.length > max) throw bad(`"${field}" is too long (at most ${max} characters)`);
-  return value;
-}
-
-function locale(value: unknown): MailLocale {
-  return value === "en" ? "en" : "de";
-}
-
-function password(value: unknown, field: string): string {
-  const pw = str(value, field, 1024);
-  const policy = checkPasswordPolicy(pw);
-  if (!policy.ok) throw bad(`"${field}": ${policy.message}`);
-  return pw;
-}
-
 function tokenView(t: ApiToken) {
   return {
     id: t.id,
@@ -87,13 +55,6 @@ function tokenView(t: ApiToken) {
     expiresAt: t.expiresAt,
     revokedAt: t.revokedAt,
   };
-}
-
-function sendZip(reply: FastifyReply, name: string, stream: Readable) {
-  reply.header("content-type", "application/zip");
-  reply.header("content-disposition", `attachment; filename="${name}"`);
-  reply.header("cache-control", "no-store");
-  return reply.send(stream);
 }
 
 export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): void {
@@ -415,146 +376,5 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
     return reply.status(204).send();
   });
 
-  // ---------------------------------------------------------------------------------------------
-  // User administration
-
-  const getUser = async (id: string): Promise<User> => {
-    const user = await store.getUser(id);
-    if (!user) throw new PumpwatchError("NOT_FOUND", `no user '${id}'; list them with GET /api/users`);
-    return user;
-  };
-
-  /** Refuses to take away the last administrator of a company or of the operator. */
-  const keepsAnAdmin = async (user: User, newRole: UserRole | null) => {
-    const adminRole: UserRole = user.companyId === null ? "operatorAdmin" : "companyAdmin";
-    if (user.role !== adminRole || newRole === adminRole) return;
-    const admins = (await store.listUsers(user.companyId)).filter((u) => u.role === adminRole);
-    if (admins.length <= 1) {
-      throw new PumpwatchError(
-        "CONFLICT",
-        `${user.id} is the last ${user.companyId === null ? "operator" : "company"} administrator: make someone else one first`,
-      );
-    }
-  };
-
-  app.get<{ Querystring: { company?: string } }>("/users", async (req) => {
-    const company = companyScope(req, req.query.company);
-    if (company !== undefined) return { users: (await store.listUsers(company)).map(userView) };
-    const companies = await store.listCompanies();
-    const lists = await Promise.all([null, ...companies.map((c) => c.id)].map((id) => store.listUsers(id)));
-    return { users: lists.flat().map(userView) };
-  });
-
-  app.post("/users", async (req, reply) => {
-    const p = principalOf(req);
-    const hint =
-      '{"email": "…", "role": "companyUser"|"companyAdmin"|…, "companyId"?: "…", "phone"?: "…", "postalAddress"?: "…", "lang"?: "de"|"en"}';
-    const b = obj(req.body, hint, ["email", "role", "companyId", "phone", "postalAddress", "lang"]);
-    let companyId: string | null;
-    if (p.companyId !== null) {
-      if (b["companyId"] !== undefined && b["companyId"] !== p.companyId) {
-        throw new PumpwatchError(
-          "FORBIDDEN",
-          "company administrators invite users into their own company only",
-        );
-      }
-      companyId = p.companyId;
-    } else {
-      companyId =
-        b["companyId"] === undefined || b["companyId"] === null ? null : str(b["companyId"], "companyId", 64);
-    }
-    const user = await createAccount(
-      store,
-      {
-        email: str(b["email"], "email", 254),
-        role: b["role"],
-        companyId,
-        phone: b["phone"],
-        postalAddress: b["postalAddress"],
-      },
-      now(),
-    );
-    const invitation = await oneTimeLink(user, "invitation", locale(b["lang"])).catch(async (err: Error) => {
-      // Without a sent invitation the account would be unreachable: undo it and say why.
-      await store.deleteUser(user.id);
-      deps.log.warn({ err, userId: user.id }, "invitation mail not sent");
-      throw new PumpwatchError(
-        "UNAVAILABLE",
-        `the invitation mail could not be sent (${err.message}); retry later`,
-      );
-    });
-    await audit(p.actor, "user.invited", { type: "user", id: user.id }, companyId);
-    return reply.status(201).send({ user: userView(user), invitation });
-  });
-
-  app.get<{ Params: { id: string } }>("/users/:id", async (req) => userView(await getUser(req.params.id)));
-
-  app.patch<{ Params: { id: string } }>("/users/:id", async (req) => {
-    const p = principalOf(req);
-    const user = await getUser(req.params.id);
-    const b = obj(req.body, '{"role"?: "…", "phone"?: "…"|null, "postalAddress"?: "…"|null}', [
-      "role",
-      "phone",
-      "postalAddress",
-    ]);
-    const role = b["role"] === undefined ? undefined : checkRole(b["role"], user.companyId);
-    const phone = contactField(b["phone"], "phone");
-    const postalAddress = contactField(b["postalAddress"], "postalAddress");
-    if (role === undefined && phone === undefined && postalAddress === undefined) {
-      throw bad('nothing to change: send "role", "phone" or "postalAddress"');
-    }
-    if (role !== undefined) await keepsAnAdmin(user, role);
-    const updated = await store.updateUser(
-      user.id,
-      {
-        ...(role !== undefined ? { role } : {}),
-        ...(phone !== undefined ? { phone } : {}),
-        ...(postalAddress !== undefined ? { postalAddress } : {}),
-      },
-      now(),
-    );
-    if (role !== undefined && role !== user.role) {
-      await audit(p.actor, "user.role.changed", { type: "user", id: user.id }, user.companyId);
-    }
-    if (phone !== undefined || postalAddress !== undefined) {
-      await audit(p.actor, "user.contact.changed", { type: "user", id: user.id }, user.companyId);
-    }
-    return userView(updated);
-  });
-
-  app.delete<{ Params: { id: string } }>("/users/:id", async (req, reply) => {
-    const p = principalOf(req);
-    const user = await getUser(req.params.id);
-    await keepsAnAdmin(user, null);
-    // Erased, not flagged: the row, its sessions, tokens and links go; the audit keeps the id only.
-    await store.deleteUser(user.id);
-    await audit(p.actor, "user.deleted", { type: "user", id: user.id }, user.companyId);
-    return reply.status(204).send();
-  });
-
-  app.post<{ Params: { id: string } }>("/users/:id/invitation", async (req, reply) => {
-    const p = principalOf(req);
-    const user = await getUser(req.params.id);
-    if (user.passwordHash !== null) {
-      throw new PumpwatchError(
-        "CONFLICT",
-        "this user has accepted the invitation already; use the password reset instead",
-      );
-    }
-    const b =
-      req.body === undefined || req.body === null ? {} : obj(req.body, '{"lang"?: "de"|"en"}', ["lang"]);
-    const invitation = await oneTimeLink(user, "invitation", locale(b["lang"]));
-    await audit(p.actor, "user.invited", { type: "user", id: user.id }, user.companyId);
-    return reply.status(201).send({ invitation });
-  });
-
-  // ---------------------------------------------------------------------------------------------
-  // Company export
-
-  app.get<{ Params: { id: string } }>("/companies/:id/export", async (req, reply) => {
-    const p = principalOf(req);
-    const stream = await exportCompany(deps.exportStores, req.params.id, now());
-    await audit(p.actor, "export.company", { type: "company", id: req.params.id }, req.params.id);
-    return sendZip(reply, `pumpwatch-company-${req.params.id}.zip`, stream);
-  });
+  userRoutes(app, { store, now, audit, oneTimeLink, exportStores: deps.exportStores, log: deps.log });
 }

@@ -11,6 +11,7 @@ import type {
   Webhook,
 } from "../store/ports.js";
 import { companyScope, principalOf } from "./auth.js";
+import { bad, obj } from "./body.js";
 
 /**
  * Alarm notifications (docs/api.md § Notifications): the caller's own subscriptions, the webhooks of
@@ -32,21 +33,6 @@ const MAX_SUBSCRIPTIONS = 200;
 const MAX_DELIVERIES = 1000;
 const SEVERITIES: readonly AlarmSeverity[] = ["warning", "alarm"];
 const STATUSES: readonly DeliveryStatus[] = ["pending", "sent", "failed"];
-
-function bad(message: string): PumpwatchError {
-  return new PumpwatchError("BAD_REQUEST", message);
-}
-
-function obj(raw: unknown, hint: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad(`send a JSON object: ${hint}`);
-  const b = raw as Record<string, unknown>;
-  for (const key of Object.keys(b)) {
-    if (!allowed.includes(key)) {
-      throw bad(`unknown field "${key}"; allowed are ${allowed.map((a) => `"${a}"`).join(", ")}`);
-    }
-  }
-  return b;
-}
 
 function severity(value: unknown, field: string): AlarmSeverity {
   if (value === undefined) return "warning";

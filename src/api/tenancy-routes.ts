@@ -5,6 +5,7 @@ import type { Company, TenancyStore } from "../store/ports.js";
 import type { NoticeParty } from "../tenancy/contract.js";
 import type { NoticeInput, TerminationService } from "../tenancy/termination.js";
 import { companyScope, type Principal, principalOf } from "./auth.js";
+import { bad, obj } from "./body.js";
 import { parseTime } from "./time.js";
 
 /**
@@ -22,23 +23,6 @@ const COMPANY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_NAME = 200;
 const MAX_ADDRESS = 1000;
 const MAX_AUDIT = 5000;
-
-function bad(message: string): PumpwatchError {
-  return new PumpwatchError("BAD_REQUEST", message);
-}
-
-function body(raw: unknown, hint: string): Record<string, unknown> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad(`send a JSON object: ${hint}`);
-  return raw as Record<string, unknown>;
-}
-
-function onlyFields(b: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(b)) {
-    if (!allowed.includes(key)) {
-      throw bad(`unknown field "${key}"; allowed are ${allowed.map((a) => `"${a}"`).join(", ")}`);
-    }
-  }
-}
 
 function text(value: unknown, field: string, max: number): string {
   if (typeof value !== "string" || value.trim() === "") throw bad(`"${field}" must be a non-empty string`);
@@ -65,8 +49,7 @@ const NOTICE_HINT =
  * `extraordinary` and `reason` are checked by `giveNotice` in tenancy/contract.ts.
  */
 function noticeInput(raw: unknown): NoticeInput {
-  const b = body(raw, NOTICE_HINT);
-  onlyFields(b, ["by", "receivedAt", "extraordinary", "reason"]);
+  const b = obj(raw, NOTICE_HINT, ["by", "receivedAt", "extraordinary", "reason"]);
   const receivedAt = b["receivedAt"] ?? undefined;
   return {
     by: b["by"] as NoticeParty,
@@ -114,8 +97,7 @@ export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): vo
   });
 
   app.post("/companies", async (req, reply) => {
-    const b = body(req.body, COMPANY_HINT);
-    onlyFields(b, ["id", "name", "postalAddress"]);
+    const b = obj(req.body, COMPANY_HINT, ["id", "name", "postalAddress"]);
     let id: string;
     if (b["id"] === undefined) id = `co_${randomBytes(6).toString("hex")}`;
     else if (typeof b["id"] === "string" && COMPANY_ID.test(b["id"])) id = b["id"];
@@ -144,8 +126,7 @@ export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): vo
   });
 
   app.put<{ Params: { id: string } }>("/companies/:id", async (req) => {
-    const b = body(req.body, COMPANY_HINT);
-    onlyFields(b, ["name", "postalAddress"]);
+    const b = obj(req.body, COMPANY_HINT, ["name", "postalAddress"]);
     const patch: { name?: string; postalAddress?: string } = {};
     if (b["name"] !== undefined) patch.name = text(b["name"], "name", MAX_NAME);
     if (b["postalAddress"] !== undefined)
@@ -163,8 +144,7 @@ export function tenancyRoutes(app: FastifyInstance, deps: TenancyRoutesDeps): vo
   app.put<{ Params: { id: string } }>("/companies/:id/contract", async (req) => {
     const hint =
       '{"start": "YYYY-MM-DD", "timeZone"?: "Europe/Berlin", "terms"?: {"period": {"months": 1}, "to": "monthEnd", "minimumTermMonths"?: 0}}';
-    const b = body(req.body, hint);
-    onlyFields(b, ["start", "timeZone", "terms"]);
+    const b = obj(req.body, hint, ["start", "timeZone", "terms"]);
     if (typeof b["start"] !== "string") throw bad(`"start" is required; send ${hint}`);
     if (b["timeZone"] !== undefined && typeof b["timeZone"] !== "string") {
       throw bad('"timeZone" must be an IANA name such as "Europe/Berlin"');
