@@ -2,7 +2,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runDetectCommand } from "./analytics/detect-cli.js";
 import { runEvaluateCommand } from "./analytics/evaluate-cli.js";
-import { type Config, type ConfigInput, loadConfig } from "./core/config.js";
+import { type Config, type ConfigInput, loadConfig, splitList } from "./core/config.js";
 import { PumpwatchError } from "./core/errors.js";
 import { createLogger } from "./core/log.js";
 import { type DemoLogin, startDemo } from "./demo.js";
@@ -10,6 +10,7 @@ import { runDeviceCommand } from "./device/cli.js";
 import { runSimCommand } from "./fleet/cli.js";
 import { openStores, startPumpwatch } from "./main.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
+import { startRole } from "./scale/roles.js";
 import { simulatePump } from "./sim/index.js";
 import type { Stores, TenancyStore, User } from "./store/ports.js";
 import { createAccount, issueLink, userView } from "./tenancy/accounts.js";
@@ -59,6 +60,9 @@ Options (start):
   --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
   --demo                run the demo fleet in-process (simulated data, clearly labelled)
   --demo-scenario FILE  scenario for --demo (default scenarios/demo.json)
+  --bus URLS            NATS JetStream servers (comma list, nats://host:4222): scale-out mode, needs
+                        --db postgres://… (docs/scale-out.md); default: none, the embedded default
+  --role ROLE           with --bus: all (default), gateway, ingest or api
 Options (enroll, device set):
   --company ID          customer company: devices provisioned through the enrollment are created in it, and
                         keep it when they register again; 'device set --company' moves a device. The CLI
@@ -94,6 +98,7 @@ const OPTIONS = {
   "contract-start": { type: "string" },
   email: { type: "string" },
   role: { type: "string" },
+  bus: { type: "string" },
   phone: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -108,8 +113,11 @@ function portFlag(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-function flagsToConfig(v: Values): ConfigInput {
+function flagsToConfig(v: Values, command: string | undefined): ConfigInput {
   const flags: ConfigInput = {};
+  // `--role` of `start` is the process role; `user invite --role` is a user's role.
+  if (command === "start" && v.role !== undefined) flags.role = v.role as ConfigInput["role"];
+  if (v.bus !== undefined) flags.bus = splitList(v.bus);
   const tls: NonNullable<ConfigInput["tls"]> = {};
   if (v.data !== undefined) flags.data = v.data;
   if (v.host !== undefined) flags.host = v.host;
@@ -299,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const config = loadConfig({ file: values.config, env: process.env, flags: flagsToConfig(values) });
+  const config = loadConfig({ file: values.config, env: process.env, flags: flagsToConfig(values, command) });
   if (command === "start") return start(config);
   if (command === "company" || command === "user") return runAccountCommand(config, values, positionals);
   if (command !== "enroll" && command !== "device") {
@@ -358,7 +366,39 @@ export function demoLoginText(url: string, logins: readonly DemoLogin[], file: s
   return `\nDemo logins (simulated data) at ${url} (kept in ${file}):\n${lines.join("\n")}\n\n`;
 }
 
+/** `start --bus …`: one role of a scaled-out installation, until a signal. */
+async function startScaled(config: Config): Promise<number> {
+  if (config.demo) throw new PumpwatchError("BAD_REQUEST", "--demo is not available with --bus");
+  const log = createLogger({ level: config.logLevel });
+  const running = await startRole(config, log);
+  log.info(
+    {
+      role: running.role,
+      bus: config.bus,
+      ...(running.mqttPort ? { mqtt: `mqtts://${config.host}:${running.mqttPort}` } : {}),
+      https: `https://${config.host}:${running.httpsPort}`,
+      idScope: running.idScope,
+      assignedHub: running.assignedHub,
+      ca: running.caPath,
+    },
+    `pumpwatch ${running.role} is running on the bus`,
+  );
+  if (running.operatorTokenCreated && running.operatorToken) {
+    process.stdout.write(
+      `\nOperator API token (kept in ${config.data}/operator-token): ${running.operatorToken}\n\n`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  log.info("shutting down");
+  await running.close();
+  return 0;
+}
+
 async function start(config: ReturnType<typeof loadConfig>): Promise<number> {
+  if (config.bus.length > 0) return startScaled(config);
   const log = createLogger({ level: config.logLevel });
   const running = await startPumpwatch(config, log);
   log.info(

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import tls from "node:tls";
 import { AnalyticsService } from "./analytics/service.js";
 import { buildApp } from "./api/app.js";
 import { createLocalBus, type EventBus } from "./core/bus.js";
@@ -11,15 +10,15 @@ import type { Logger } from "./core/log.js";
 import { createMetrics } from "./core/metrics.js";
 import { createSecretBox, loadMasterKey } from "./core/secrets.js";
 import { ensureTls } from "./core/tls.js";
-import { Gateway } from "./gateway/gateway.js";
+import { startDeviceSide } from "./gateway/device-side.js";
+import type { Gateway } from "./gateway/gateway.js";
 import { DeviceDirectory } from "./ingest/directory.js";
-import { Ingest } from "./ingest/ingest.js";
+import type { CommitFn, Ingest } from "./ingest/ingest.js";
 import { createMailer } from "./notify/mailer.js";
 import { Notifier } from "./notify/notifier.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
-import { ProvisioningService } from "./provisioning/service.js";
 import { startHousekeeping } from "./store/housekeeping.js";
-import type { Stores } from "./store/ports.js";
+import type { CommitUnit, Stores } from "./store/ports.js";
 import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
 import { PERSONAL_FIELDS } from "./tenancy/privacy.js";
@@ -48,6 +47,22 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/**
+ * How a bus-mode process (src/scale/roles.ts, roles "all" and "api") changes the one-process wiring:
+ * packets commit to the JetStream ingest log, and analytics is fed by the ingest worker of this
+ * process — or not run at all when there is none.
+ */
+export interface ScaleHooks {
+  /** The commit point of the ingest group commit (append to the bus). */
+  commit: CommitFn;
+  /** Listen for MQTT devices (false: the api role). */
+  mqtt: boolean;
+  /** Subscribes to units newly stored by this process's ingest worker; absent: no analytics here. */
+  onStored?: (listener: (units: CommitUnit[]) => void) => void;
+  /** Stops the bus parts (after the listeners closed and ingest drained, before the stores close). */
+  close(): Promise<void>;
+}
+
 /** Opens the stores named by the config: the embedded SQLite file by default, or PostgreSQL by URL. */
 export function openStores(config: Config): Stores {
   const dataDir = resolve(config.data);
@@ -61,36 +76,25 @@ export function openStores(config: Config): Stores {
 }
 
 /** Reads `<data>/operator-token`, creating it (mode 0600) on first start. */
-function ensureOperatorToken(dataDir: string): { token: string; created: boolean } {
+export function ensureOperatorToken(dataDir: string): { token: string; created: boolean } {
   const file = join(dataDir, "operator-token");
   if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), created: false };
   const token = randomBytes(32).toString("base64url");
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" });
   return { token, created: true };
 }
-
-/** Names a device may use for this hub in its user name and SAS `sr`, with and without port. */
-function hubNames(config: Config, mqttPort: number, httpsPort: number): string[] {
-  const names = new Set<string>();
-  for (const n of [config.host, ...config.hostNames, "localhost", "127.0.0.1"]) {
-    names.add(n);
-    names.add(`${n}:${mqttPort}`);
-    names.add(`${n}:${httpsPort}`);
-  }
-  return [...names];
-}
-
-/** The composition root: builds every part from the config, wires them and starts the listeners. */
 /**
+ * The composition root: builds every part from the config, wires them and starts the listeners.
  * Starts every part in one process. `opts.now` replaces the wall clock for contracts, sessions and
  * one-time links (tests of notice periods and expiries); the data path always uses the real clock.
  */
 export async function startPumpwatch(
   config: Config,
   log: Logger,
-  opts: { now?: () => number } = {},
+  opts: { now?: () => number; scale?: ScaleHooks } = {},
 ): Promise<Running> {
   const now = opts.now ?? Date.now;
+  const scale = opts.scale;
   const dataDir = resolve(config.data);
   const material = await ensureTls({
     dir: join(dataDir, "tls"),
@@ -105,55 +109,19 @@ export async function startPumpwatch(
   const metrics = createMetrics();
   const directory = new DeviceDirectory(stores.registry);
   const bus = createLocalBus((err, topic) => log.error({ err, topic }, "event handler failed"));
-  const ingest = new Ingest({
-    store: stores.telemetry,
+  const device = await startDeviceSide({
+    config,
+    material,
+    stores,
     directory,
     metrics,
-    commitDelayMs: config.commitDelayMs,
-    maxFutureMs: config.limits.maxFutureSec * 1000,
-    maxSamplesPerPacket: config.limits.maxSamplesPerPacket,
-  });
-
-  // Listen first (port 0 picks free ports), then name the hub with the real port.
-  // The TLS handshake gets the CONNECT timeout too (Node's default is 120 s); see tlsClientError below.
-  const mqttServer = tls.createServer({
-    key: material.key,
-    cert: material.cert,
-    minVersion: "TLSv1.2",
-    handshakeTimeout: config.limits.connectTimeoutMs,
-  });
-  await new Promise<void>((res, rej) => {
-    mqttServer.once("error", rej);
-    mqttServer.listen(config.mqttPort, config.bind, () => res());
-  });
-  const mqttPort = (mqttServer.address() as AddressInfo).port;
-  const assignedHub = mqttPort === 8883 ? config.host : `${config.host}:${mqttPort}`;
-  const provisioning = new ProvisioningService({
-    registry: stores.registry,
-    directory,
-    metrics,
+    log,
     idScope,
-    assignedHub,
-    skewSec: config.limits.sasSkewSec,
+    commit: scale?.commit,
+    listen: !scale || scale.mqtt,
   });
-
+  const { ingest, mqttServer, mqttPort, assignedHub, provisioning, gateway, names } = device;
   let ready = false;
-  let httpsPort = config.httpsPort;
-  const names = () => hubNames(config, mqttPort, httpsPort);
-  const gateway = new Gateway(
-    {
-      hubNames: names(),
-      idScope,
-      maxPacketBytes: config.limits.maxPacketBytes,
-      connectTimeoutMs: config.limits.connectTimeoutMs,
-      keepAliveMaxSec: config.limits.keepAliveMaxSec,
-      sasSkewSec: config.limits.sasSkewSec,
-      maxConnections: config.limits.maxConnections,
-      maxPendingPackets: config.limits.maxPendingPackets,
-    },
-    { directory, registry: stores.registry, ingest, metrics, provisioning },
-  );
-  await gateway.listen();
   const analytics = new AnalyticsService({
     store: stores.analytics,
     telemetry: stores.telemetry,
@@ -166,7 +134,11 @@ export async function startPumpwatch(
     maxBacklogSamples: config.analytics.maxBacklogSamples,
     replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
   });
-  ingest.onCommitted((units) => analytics.enqueue(units));
+  // In bus mode the units are stored by an ingest worker, not by this process's Ingest.
+  if (!scale) ingest.onCommitted((units) => analytics.enqueue(units));
+  else scale.onStored?.((units) => analytics.enqueue(units));
+  // Without a feed (the api role) analytics would see every pump as silent: it is not run then.
+  const runAnalytics = !scale || scale.onStored !== undefined;
   const glog = log.child({ part: "gateway" });
   gateway.on("deviceConnected", (deviceId) => {
     glog.debug({ deviceId }, "device connected");
@@ -175,15 +147,6 @@ export async function startPumpwatch(
   gateway.on("deviceDisconnected", (deviceId) => {
     glog.debug({ deviceId }, "device disconnected");
     analytics.connectivity(deviceId, false);
-  });
-  gateway.on("authFailed", (info) => glog.info(info, "connection refused"));
-  gateway.on("violation", (info) => glog.info(info, "connection closed for a violation"));
-  gateway.on("error", (err) => glog.error({ err }, "gateway error"));
-  mqttServer.on("secureConnection", (socket) => gateway.handle(socket));
-  mqttServer.on("tlsClientError", (_err, socket) => {
-    metrics.protocolViolations.inc({ reason: "tls_handshake" });
-    // Node reports a failed or timed-out handshake here but leaves the socket open.
-    socket.destroy();
   });
 
   const admin = new RegistryAdmin(stores.registry, idScope);
@@ -315,17 +278,10 @@ export async function startPumpwatch(
     },
   });
   await app.listen({ port: config.httpsPort, host: config.bind });
-  httpsPort = (app.server.address() as AddressInfo).port;
+  const httpsPort = (app.server.address() as AddressInfo).port;
+  device.setHttpsPort(httpsPort);
 
-  // Registry changes made elsewhere (the CLI, another process): drop revoked devices' connections.
-  const refresh = setInterval(() => {
-    directory.refresh().then(
-      (changed) => {
-        for (const d of changed) gateway.revalidate(d.id, d.enabled ? d : undefined);
-      },
-      (err: Error) => log.error({ err }, "registry refresh failed"),
-    );
-  }, 1000);
+  const stopWatching = device.watchRegistry();
   const prune = setInterval(
     () => {
       stores.telemetry
@@ -335,11 +291,10 @@ export async function startPumpwatch(
     60 * 60 * 1000,
   );
   const housekeeping = startHousekeeping(stores, config, log);
-  analytics.start();
+  if (runAnalytics) analytics.start();
   termination.start();
   notifier.start();
-  await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
-  refresh.unref();
+  if (runAnalytics) await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
   prune.unref();
   ready = true;
 
@@ -362,14 +317,17 @@ export async function startPumpwatch(
     async close() {
       ready = false;
       await termination.close();
-      clearInterval(refresh);
+      stopWatching();
       clearInterval(prune);
       await housekeeping.stop();
       // The TLS server's close waits for open connections; the broker ends them.
-      const closed = new Promise<void>((res) => mqttServer.close(() => res()));
+      const closed = mqttServer.listening
+        ? new Promise<void>((res) => mqttServer.close(() => res()))
+        : Promise.resolve();
       await gateway.close();
       await closed;
       await ingest.drain();
+      await scale?.close();
       await analytics.close();
       await notifier.close();
       await app.close();

@@ -172,6 +172,22 @@ export const configSchema = z
     demoScenario: z.string().optional(),
     /** Secret for encrypting device keys at rest (base64, 32 bytes); else `<data>/master.key`. */
     masterKey: z.string().optional(),
+    /**
+     * What this process runs (docs/scale-out.md): everything ("all"), or one role of a scaled-out
+     * installation. A role other than "all" needs `bus`. "analytics" is refused: not available yet.
+     */
+    role: z.enum(["all", "gateway", "ingest", "api", "analytics"]).default("all"),
+    /** NATS servers of the ingest bus (JetStream); empty: the embedded default (commit to the store). */
+    bus: z.array(z.string().regex(/^(nats|tls):\/\/\S+$/, "a nats://host:port URL")).default([]),
+    /** Replicas of the JetStream ingest stream: 1 for a single NATS server, 3 in production. */
+    busReplicas: z.number().int().min(1).max(5).default(1),
+    /** Name of the JetStream ingest stream (and so of its subjects); one per installation. */
+    busStream: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default("PUMPWATCH_INGEST"),
+    /** How long a unit delivered to an ingest worker waits for its ack before another worker gets it. */
+    busAckWaitMs: z.number().int().min(1000).default(30_000),
   })
   .strict();
 
@@ -198,7 +214,20 @@ const ENV_KEYS: Record<string, (v: string) => ConfigInput> = {
   PUMPWATCH_SMTP_PASS: (v) => ({ smtp: { pass: v } as NonNullable<ConfigInput["smtp"]> }),
   PUMPWATCH_SMTP_FROM: (v) => ({ smtp: { from: v } as NonNullable<ConfigInput["smtp"]> }),
   PUMPWATCH_OFFLINE_AFTER_SEC: (v) => ({ analytics: { offlineAfterSec: Number(v) } }),
+  PUMPWATCH_ROLE: (v) => ({ role: v as "all" }),
+  PUMPWATCH_BUS: (v) => ({ bus: splitList(v) }),
+  PUMPWATCH_BUS_REPLICAS: (v) => ({ busReplicas: Number(v) }),
+  PUMPWATCH_BUS_STREAM: (v) => ({ busStream: v }),
+  PUMPWATCH_BUS_ACK_WAIT_MS: (v) => ({ busAckWaitMs: Number(v) }),
 };
+
+/** A comma-separated list, blanks dropped. */
+export function splitList(v: string): string[] {
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
   return {
@@ -241,7 +270,25 @@ export function loadConfig(opts: {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw new ConfigError(`invalid configuration — ${problems.join("; ")}`);
   }
+  checkScaleOut(parsed.data);
   return deepFreeze(parsed.data);
+}
+
+/** The combinations of role, bus and database a process can run. */
+function checkScaleOut(c: z.infer<typeof configSchema>): void {
+  if (c.role === "analytics") {
+    throw new ConfigError(
+      "role 'analytics' is not available yet: in bus mode analytics runs only in the 'all' role (docs/scale-out.md)",
+    );
+  }
+  if (c.bus.length === 0 && c.role !== "all") {
+    throw new ConfigError(`role '${c.role}' needs a bus: give --bus nats://host:4222 (docs/scale-out.md)`);
+  }
+  if (c.bus.length > 0 && !/^postgres(ql)?:\/\//.test(c.db)) {
+    throw new ConfigError(
+      "--bus needs a shared database: give --db postgres://… (several processes cannot share one SQLite file)",
+    );
+  }
 }
 
 function deepFreeze<T>(value: T): T {

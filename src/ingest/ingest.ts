@@ -34,8 +34,19 @@ export interface CollectionPolicy {
 
 export const allowAll: CollectionPolicy = { refusal: () => undefined };
 
+/**
+ * The commit point of a group: resolves with one outcome per unit once the units are durable, and
+ * only then are the packets acknowledged. Rejecting fails the whole group (no acknowledgement).
+ */
+export type CommitFn = (units: CommitUnit[]) => Promise<CommitOutcome[]>;
+
 export interface IngestOptions {
   store: TelemetryStore;
+  /**
+   * Replaces `store.commit` as the commit point: with a bus, the gateway appends the units to the
+   * JetStream ingest log (src/scale/roles.ts) and the ingest workers store them later.
+   */
+  commit?: CommitFn;
   directory: DeviceDirectory;
   metrics: Metrics;
   policy?: CollectionPolicy;
@@ -67,6 +78,7 @@ export class Ingest {
   readonly #o: IngestOptions;
   readonly #policy: CollectionPolicy;
   readonly #maxBatch: number;
+  readonly #commit: CommitFn;
   #queue: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   #committing = false;
@@ -76,6 +88,7 @@ export class Ingest {
     this.#o = o;
     this.#policy = o.policy ?? allowAll;
     this.#maxBatch = o.maxBatch ?? 1000;
+    this.#commit = o.commit ?? ((units) => o.store.commit(units));
   }
 
   /** Packets accepted but not yet committed. */
@@ -177,7 +190,7 @@ export class Ingest {
     let outcomes: CommitOutcome[] | undefined;
     let failure: Error | null = null;
     try {
-      outcomes = await this.#o.store.commit(batch.map((b) => b.unit));
+      outcomes = await this.#commit(batch.map((b) => b.unit));
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
       metrics.commitFailures.inc();

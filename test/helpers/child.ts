@@ -42,6 +42,10 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Prefix the command with `taskset -c <cpus>` (pins the child to those cores). */
   cpus?: string | undefined;
+  /** Extra environment of the child. */
+  env?: Record<string, string>;
+  /** The ready line may lack `mqtt` (a process serving HTTPS only, e.g. `--role ingest`). */
+  httpsOnly?: boolean;
 }
 
 /** Port of a `scheme://host:port` URL as printed in a start log line. */
@@ -56,7 +60,7 @@ function portOf(url: unknown): number | undefined {
  * `mqtt` URL (and `https`, if any): pumpwatch's start log line, or bench/bare-broker.ts's.
  */
 export async function spawnServer(o: SpawnOptions): Promise<ChildServer> {
-  const env = { ...process.env };
+  const env = { ...process.env, ...o.env };
   // A child of `node --test` would otherwise believe it is a test file and report to the runner.
   delete env["NODE_TEST_CONTEXT"];
   const nodeArgv = [...(o.nodeArgs ?? []), "--import", "tsx", o.script, ...o.args];
@@ -114,7 +118,7 @@ export async function spawnServer(o: SpawnOptions): Promise<ChildServer> {
         } catch {
           continue;
         }
-        const mqttPort = portOf(doc["mqtt"]);
+        const mqttPort = portOf(doc["mqtt"]) ?? (o.httpsOnly && portOf(doc["https"]) ? 0 : undefined);
         if (mqttPort === undefined) continue;
         found = true;
         clearTimeout(deadline);
@@ -150,7 +154,13 @@ export async function spawnServer(o: SpawnOptions): Promise<ChildServer> {
 /** Starts `pumpwatch start` on free ports of 127.0.0.1 with its data in `dataDir`. */
 export function spawnPumpwatch(
   dataDir: string,
-  opts: { nodeArgs?: string[]; extraArgs?: string[]; cpus?: string | undefined } = {},
+  opts: {
+    nodeArgs?: string[];
+    extraArgs?: string[];
+    cpus?: string | undefined;
+    env?: Record<string, string>;
+    httpsOnly?: boolean;
+  } = {},
 ): Promise<ChildServer> {
   return spawnServer({
     script: CLI_SCRIPT,
@@ -170,6 +180,8 @@ export function spawnPumpwatch(
     ],
     nodeArgs: opts.nodeArgs ?? [],
     cpus: opts.cpus,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.httpsOnly ? { httpsOnly: true } : {}),
   });
 }
 

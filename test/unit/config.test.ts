@@ -101,3 +101,28 @@ describe("logging", () => {
     assert.match(text, /\[redacted\]/);
   });
 });
+
+describe("scale-out configuration", () => {
+  it("defaults to the embedded one-process setup", () => {
+    const c = loadConfig({});
+    assert.equal(c.role, "all");
+    assert.deepEqual(c.bus, []);
+    assert.equal(c.busReplicas, 1);
+  });
+
+  it("reads role and bus from the environment and needs PostgreSQL with a bus", () => {
+    const env = { PUMPWATCH_ROLE: "gateway", PUMPWATCH_BUS: "nats://a:4222, nats://b:4222" };
+    const c = loadConfig({ env: { ...env, PUMPWATCH_DB: "postgres://u@h/db" } });
+    assert.equal(c.role, "gateway");
+    assert.deepEqual(c.bus, ["nats://a:4222", "nats://b:4222"]);
+    assert.throws(
+      () => loadConfig({ env }),
+      (e) => e instanceof ConfigError && /postgres/.test(e.message),
+    );
+    assert.throws(() => loadConfig({ flags: { role: "ingest" } }), ConfigError);
+    assert.throws(
+      () => loadConfig({ flags: { role: "analytics", bus: ["nats://a:4222"], db: "postgres://u@h/db" } }),
+      /not available yet/,
+    );
+  });
+});
