@@ -42,6 +42,7 @@ import {
   spawnServer,
   telemetryTopic,
 } from "../test/helpers/child.js";
+import { body, intOption, percentile, round, withTimeout } from "./common.js";
 import { sourceVersion } from "./source-version.js";
 
 const { values: flags } = parseArgs({
@@ -55,21 +56,6 @@ const { values: flags } = parseArgs({
   },
   strict: true,
 });
-
-function intOption(
-  flag: string | undefined,
-  env: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = flag ?? process.env[env];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`${env}: expected an integer ${min}–${max}`);
-  return n;
-}
 
 const DEVICES = intOption(flags.devices, "BENCH_DEVICES", 50, 1, 2000);
 const WINDOW = intOption(flags.window, "BENCH_WINDOW", 10, 1, 1000);
@@ -93,30 +79,6 @@ function progress(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-/** A realistic pump sample, ~150 bytes, with a timestamp that is distinct per device. */
-function body(ts: number, seq: number): string {
-  const w = (base: number, amp: number, digits: number) =>
-    Number((base + amp * Math.sin(seq / 17)).toFixed(digits));
-  return JSON.stringify({
-    ts: new Date(ts).toISOString(),
-    values: {
-      inletPressure: w(0.52, 0.05, 3),
-      exhaustPressure: w(1013.2, 2, 1),
-      oilTemperature: w(71.2, 1.5, 2),
-      motorCurrent: w(12.4, 0.3, 2),
-      vibration: w(2.31, 0.2, 2),
-    },
-  });
-}
-
 interface LoadResult {
   /** PUBACKs received during the measured window. */
   measured: number;
@@ -130,11 +92,6 @@ interface LoadResult {
   serverCpuPct: number;
   generatorCpuPct: number;
   bodyBytes: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 /** Runs the load against `server` and returns what the devices saw. */
@@ -302,8 +259,6 @@ async function waitForAnalytics(server: ChildServer, dataDir: string, expected: 
   const caughtUp = last.backlog === 0 && last.total >= expected;
   return { first, last, drainMs: caughtUp ? performance.now() - t0 : null };
 }
-
-const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), "pumpwatch-bench-"));

@@ -54,6 +54,7 @@ import {
 } from "../test/helpers/child.js";
 import { NATS_URL, natsUnavailable } from "../test/helpers/nats.js";
 import { createSchema, dropSchema, PG_URL, pgUnavailable } from "../test/helpers/postgres.js";
+import { body, intOption, percentile, round, withTimeout } from "./common.js";
 import { sourceVersion } from "./source-version.js";
 
 const { values: flags } = parseArgs({
@@ -66,21 +67,6 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-function intOption(
-  flag: string | undefined,
-  env: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = flag ?? process.env[env];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`${env}: expected an integer ${min}–${max}`);
-  return n;
-}
-
 const DEVICES = intOption(flags.devices, "BENCH_DEVICES", 40, 2, 1000);
 const WINDOW = intOption(flags.window, "BENCH_WINDOW", 10, 1, 1000);
 const DURATION_S = intOption(flags.duration, "BENCH_DURATION", 15, 1, 300);
@@ -92,32 +78,6 @@ const WAIT_MS = 30_000;
 
 function progress(msg: string): void {
   process.stderr.write(`[bench:scale] ${msg}\n`);
-}
-
-const round = (n: number, digits = 1) => Number(n.toFixed(digits));
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-/** A realistic pump sample, ~150 bytes, as in bench/ingest.ts. */
-function body(ts: number, seq: number): string {
-  const w = (base: number, amp: number, digits: number) =>
-    Number((base + amp * Math.sin(seq / 17)).toFixed(digits));
-  return JSON.stringify({
-    ts: new Date(ts).toISOString(),
-    values: {
-      inletPressure: w(0.52, 0.05, 3),
-      exhaustPressure: w(1013.2, 2, 1),
-      oilTemperature: w(71.2, 1.5, 2),
-      motorCurrent: w(12.4, 0.3, 2),
-      vibration: w(2.31, 0.2, 2),
-    },
-  });
 }
 
 /** CPU seconds of every process whose command name is `comm`, by pid (Linux /proc). */
@@ -188,11 +148,6 @@ interface ConfigResult {
   /** Everything on the bus path except the generator: pumpwatch + NATS + PostgreSQL. */
   busPathUsPerMsg: number;
   machineBusyPct: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 async function countStored(client: pg.Client): Promise<number> {
