@@ -31,6 +31,14 @@ const QUIET = `async () => {
     await new Promise((r) => setTimeout(r, 250));
   }
 }`;
+/** Waits until every chart holds the series of this answer (and so will not be rebuilt under a drag). */
+async function chartsShow(page: Page, series: { resolution: string; t: number[] }): Promise<void> {
+  const key = `${series.resolution}:${series.t.length}:${series.t[0] ?? ""}`;
+  await page.waitForFunction(`(() => {
+    const charts = [...document.querySelectorAll('[data-test="chart"]')];
+    return charts.length > 0 && charts.every((c) => c.dataset.shown === ${JSON.stringify(key)} && c.querySelector(".u-over"));
+  })()`);
+}
 const HOSTILE_MARKUP = `<img src=x onerror="window.__xss=1">`;
 const HOSTILE_SCRIPT = "<script>window.__xss=2</script>";
 
@@ -165,10 +173,12 @@ describeBrowser("the dashboard in headless Chromium", { timeout: 150_000 }, () =
     // The widest preset (30 days of the year held) at one point per pixel, then drags.
     const wide = page.waitForResponse((r) => /\/series\?/.test(r.url()));
     await page.locator('[data-test="range"] button', { hasText: "30d" }).click();
-    const wideUrl = new URL((await wide).url());
+    const wideAnswer = await wide;
+    const wideUrl = new URL(wideAnswer.url());
     const from0 = Number(wideUrl.searchParams.get("from"));
     const to0 = Number(wideUrl.searchParams.get("to"));
     assert.ok(to0 - from0 >= 29 * 86_400_000, "the 30-day preset asked for 30 days");
+    await chartsShow(page, await wideAnswer.json());
     await page.evaluate(QUIET);
 
     const rounds: { total: number; toFirstDraw: number; points: number }[] = [];
@@ -200,12 +210,14 @@ describeBrowser("the dashboard in headless Chromium", { timeout: 150_000 }, () =
       })()`)) as { total: number; toFirstDraw: number };
       rounds.push({ ...m, points });
       // Back to the whole 30 days for the next round.
-      const reset = page.waitForRequest((r) => /\/series\?/.test(r.url()));
+      const reset = page.waitForResponse((r) => /\/series\?/.test(r.url()));
       await page.locator('[data-test="reset-zoom"]').click();
-      const back = new URL((await reset).url());
+      const resetAnswer = await reset;
+      const back = new URL(resetAnswer.url());
       assert.ok(
         Number(back.searchParams.get("to")) - Number(back.searchParams.get("from")) >= 29 * 86_400_000,
       );
+      await chartsShow(page, await resetAnswer.json());
       await page.evaluate(QUIET);
     }
     const totals = rounds.map((r) => r.total).sort((a, b) => a - b);

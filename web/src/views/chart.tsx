@@ -253,6 +253,7 @@ export function Chart(props: ChartProps) {
     u.setScale("x", applied.current);
     applying.current = false;
     plot.current = u;
+    markShown(container, latest.current.series);
     const resize = new ResizeObserver(() => u.setSize({ width: container.clientWidth, height: 220 }));
     resize.observe(container);
     return () => {
@@ -270,6 +271,7 @@ export function Chart(props: ChartProps) {
     applied.current = { min: props.range.from, max: xMax(props) };
     u.setScale("x", applied.current);
     applying.current = false;
+    if (el.current) markShown(el.current, props.series);
   }, [props.series, props.range.from, props.range.to, props.markers, props.forecasts]);
 
   return (
@@ -283,6 +285,11 @@ export function Chart(props: ChartProps) {
       />
     </figure>
   );
+}
+
+/** Names the series a chart holds (resolution, points, first time), for tests and tools to wait on. */
+function markShown(container: HTMLElement, series: Series): void {
+  container.dataset.shown = `${series.resolution}:${series.t.length}:${series.t[0] ?? ""}`;
 }
 
 /** The right end: the range, stretched to forecasts ending within one more range width. */
