@@ -62,7 +62,7 @@ Options (start):
   --demo-scenario FILE  scenario for --demo (default scenarios/demo.json)
   --bus URLS            NATS JetStream servers (comma list, nats://host:4222): scale-out mode, needs
                         --db postgres://… (docs/scale-out.md); default: none, the embedded default
-  --role ROLE           with --bus: all (default), gateway, ingest or api
+  --role ROLE           with --bus: all (default), gateway, ingest, analytics or api
 Options (enroll, device set):
   --company ID          customer company: devices provisioned through the enrollment are created in it, and
                         keep it when they register again; 'device set --company' moves a device. The CLI

@@ -1,24 +1,26 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import { AnalyticsService } from "./analytics/service.js";
+import { type AnalyticsDelegate, AnalyticsService } from "./analytics/service.js";
 import { buildApp } from "./api/app.js";
 import { createLocalBus, type EventBus } from "./core/bus.js";
 import type { Config } from "./core/config.js";
 import type { Logger } from "./core/log.js";
-import { createMetrics } from "./core/metrics.js";
+import { createMetrics, type Metrics } from "./core/metrics.js";
 import { createSecretBox, loadMasterKey } from "./core/secrets.js";
 import { ensureTls } from "./core/tls.js";
 import { startDeviceSide } from "./gateway/device-side.js";
 import type { Gateway } from "./gateway/gateway.js";
+import type { SessionBacking } from "./gateway/sessions.js";
 import { DeviceDirectory } from "./ingest/directory.js";
 import type { CommitFn, Ingest } from "./ingest/ingest.js";
 import { createMailer } from "./notify/mailer.js";
 import { Notifier } from "./notify/notifier.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
+import { SecurityMonitor } from "./security/service.js";
 import { startHousekeeping } from "./store/housekeeping.js";
-import type { CommitUnit, Stores } from "./store/ports.js";
+import type { Stores } from "./store/ports.js";
 import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
 import { PERSONAL_FIELDS } from "./tenancy/privacy.js";
@@ -43,22 +45,44 @@ export interface Running {
   termination: TerminationService;
   /** Alarm notifications (e-mail, webhooks); `runOnce`/`idle` let tests drive it with their clock. */
   notifier: Notifier;
+  /** Security monitoring (src/security/); `idle` settles once what it saw is stored. */
+  security: SecurityMonitor;
   bus: EventBus;
   close(): Promise<void>;
 }
 
 /**
  * How a bus-mode process (src/scale/roles.ts, roles "all" and "api") changes the one-process wiring:
- * packets commit to the JetStream ingest log, and analytics is fed by the ingest worker of this
- * process — or not run at all when there is none.
+ * packets commit to the JetStream ingest log; events, device changes and session subscriptions go
+ * through NATS to the other processes; analytics runs on the partitions this process's analytics
+ * worker holds (none in the api role), and other pumps are shown as their owner saved them.
  */
 export interface ScaleHooks {
   /** The commit point of the ingest group commit (append to the bus). */
   commit: CommitFn;
   /** Listen for MQTT devices (false: the api role). */
   mqtt: boolean;
-  /** Subscribes to units newly stored by this process's ingest worker; absent: no analytics here. */
-  onStored?: (listener: (units: CommitUnit[]) => void) => void;
+  /** The event bus across processes. */
+  bus: EventBus;
+  /** Whether this process analyses the pump now. */
+  owns(deviceId: string): boolean;
+  /** Maintenance and rule changes of pumps analysed elsewhere. */
+  delegate: AnalyticsDelegate;
+  /** Subscriptions of device sessions, shared by the gateways. */
+  sessions?: SessionBacking;
+  /** Tells every gateway that a device record changed (disable, delete, key rotation). */
+  deviceChanged(deviceId: string): void;
+  /** Sends a twin desired-properties patch to whichever gateway holds the device. */
+  desired(deviceId: string, patch: Record<string, unknown>, version: number): void;
+  /** False while the bus is unreachable: /healthz answers 503 then. */
+  healthy(): boolean;
+  /** Starts the bus consumers of this process (ingest and analytics workers), once the parts exist. */
+  start(parts: {
+    analytics: AnalyticsService;
+    stores: Stores;
+    metrics: Metrics;
+    gateway: Gateway;
+  }): Promise<void>;
   /** Stops the bus parts (after the listeners closed and ingest drained, before the stores close). */
   close(): Promise<void>;
 }
@@ -108,7 +132,7 @@ export async function startPumpwatch(
   const idScope = await ensureIdScope(stores.registry, config.idScope);
   const metrics = createMetrics();
   const directory = new DeviceDirectory(stores.registry);
-  const bus = createLocalBus((err, topic) => log.error({ err, topic }, "event handler failed"));
+  const bus = scale?.bus ?? createLocalBus((err, topic) => log.error({ err, topic }, "event handler failed"));
   const device = await startDeviceSide({
     config,
     material,
@@ -118,6 +142,7 @@ export async function startPumpwatch(
     log,
     idScope,
     commit: scale?.commit,
+    sessions: scale?.sessions,
     listen: !scale || scale.mqtt,
   });
   const { ingest, mqttServer, mqttPort, assignedHub, provisioning, gateway, names } = device;
@@ -133,12 +158,10 @@ export async function startPumpwatch(
     flushMs: config.analytics.flushSec * 1000,
     maxBacklogSamples: config.analytics.maxBacklogSamples,
     replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
+    ...(scale ? { owns: (id: string) => scale.owns(id), delegate: scale.delegate, logFed: true } : {}),
   });
-  // In bus mode the units are stored by an ingest worker, not by this process's Ingest.
+  // In bus mode the analytics worker feeds analytics from the log's partitions it holds.
   if (!scale) ingest.onCommitted((units) => analytics.enqueue(units));
-  else scale.onStored?.((units) => analytics.enqueue(units));
-  // Without a feed (the api role) analytics would see every pump as silent: it is not run then.
-  const runAnalytics = !scale || scale.onStored !== undefined;
   const glog = log.child({ part: "gateway" });
   gateway.on("deviceConnected", (deviceId) => {
     glog.debug({ deviceId }, "device connected");
@@ -156,6 +179,7 @@ export async function startPumpwatch(
     if (device) directory.put(device);
     else directory.forget(deviceId);
     gateway.revalidate(deviceId, device);
+    scale?.deviceChanged(deviceId);
   };
   // Contracts end by themselves: erase the company's users, disable its devices, purge after the grace.
   const termination = new TerminationService({
@@ -202,6 +226,7 @@ export async function startPumpwatch(
     store: stores.notifications,
     tenancy: stores.tenancy,
     alarms: stores.analytics,
+    security: stores.security,
     bus,
     companyOf,
     mailer,
@@ -212,6 +237,30 @@ export async function startPumpwatch(
     now,
     onError: (err, what) => nlog.error({ err }, `${what} failed`),
   });
+  // The watched cloud: failed authentications, DPS abuse, quarantine spikes and devices unlike
+  // themselves become security events (src/security/). Source addresses are named by a keyed hash.
+  const slog = log.child({ part: "security" });
+  const security = new SecurityMonitor({
+    store: stores.security,
+    thresholds: config.security,
+    hashKey: createHmac("sha256", loadMasterKey(config.masterKey, join(dataDir, "master.key")))
+      .update("pumpwatch security source names")
+      .digest(),
+    registry: metrics.registry,
+    onOpened: (event) => {
+      slog.warn({ kind: event.kind, subject: event.subject, severity: event.severity }, "security event");
+      return notifier.onSecurityEvent(event);
+    },
+    onError: (err, what) => slog.error({ err }, `${what} failed`),
+  });
+  ingest.onPacket((deviceId, bytes, quarantined) => security.packet(deviceId, bytes, quarantined));
+  gateway.on("authFailed", (info) => {
+    // Overload refusals (CONNACK 3) are no authentication failures.
+    if (info.reason !== "too_many_connections" && info.reason !== "ingest_overloaded")
+      security.authFailed("mqtt", info.remote, info.clientId);
+  });
+  gateway.on("deviceConnected", (deviceId) => security.deviceConnected(deviceId));
+  provisioning.onAnswered((req, status) => security.dpsRequest(req.remote, req.registrationId, status));
   const app = buildApp({
     tls: material,
     privacy: {
@@ -219,10 +268,11 @@ export async function startPumpwatch(
       retention: config.retention,
       exportGraceDays: config.exportGraceDays,
       personalFields: PERSONAL_FIELDS,
+      securityEventDays: config.security.retentionDays,
     },
     log,
     metrics,
-    ready: () => ready,
+    ready: () => ready && (scale?.healthy() ?? true),
     device: {
       ingest,
       directory,
@@ -252,6 +302,7 @@ export async function startPumpwatch(
       resetMs: config.auth.resetMinutes * 60_000,
       log: log.child({ part: "accounts" }),
       now,
+      onLoginFailed: (source) => security.authFailed("login", source),
     },
     notifications: {
       store: stores.notifications,
@@ -260,6 +311,7 @@ export async function startPumpwatch(
       testWebhook: (hook) => notifier.testWebhook(hook),
       now,
     },
+    security: { store: stores.security, now },
     operator: {
       now,
       companyOf: (id) => directory.peek(id)?.companyId,
@@ -267,7 +319,10 @@ export async function startPumpwatch(
       registry: stores.registry,
       telemetry: stores.telemetry,
       onDeviceChanged: revalidate,
-      onDesiredChanged: (id, patch, version) => gateway.pushDesired(id, patch, version),
+      onDesiredChanged: (id, patch, version) => {
+        gateway.pushDesired(id, patch, version);
+        scale?.desired(id, patch, version);
+      },
       info: { idScope, assignedHub, caPath: material.caPath, mqttPort },
       defaultRetention: config.retention,
       analytics,
@@ -291,10 +346,14 @@ export async function startPumpwatch(
     60 * 60 * 1000,
   );
   const housekeeping = startHousekeeping(stores, config, log);
-  if (runAnalytics) analytics.start();
   termination.start();
   notifier.start();
-  if (runAnalytics) await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
+  security.start();
+  if (scale) await scale.start({ analytics, stores, metrics, gateway });
+  else {
+    analytics.start();
+    await analytics.warmUp((await stores.registry.listDevices()).map((d) => d.id));
+  }
   prune.unref();
   ready = true;
 
@@ -313,6 +372,7 @@ export async function startPumpwatch(
     analytics,
     termination,
     notifier,
+    security,
     bus,
     async close() {
       ready = false;
@@ -329,6 +389,7 @@ export async function startPumpwatch(
       await ingest.drain();
       await scale?.close();
       await analytics.close();
+      await security.close();
       await notifier.close();
       await app.close();
       mailer?.close();

@@ -25,6 +25,9 @@ import {
   formatDuration,
   type RuleEvent,
   type RuleState,
+  type RuleStateJson,
+  restoreRuleState,
+  ruleStateToJSON,
   rulesFor,
 } from "./rules.js";
 import { SensorSanity } from "./sanity.js";
@@ -101,6 +104,8 @@ interface AnalyzerJson {
   forecast: unknown;
   kpi: unknown;
   sanity: unknown;
+  /** The rule evaluator (absent in states saved before it was kept: its timers restart then). */
+  rules?: RuleStateJson;
 }
 
 export class PumpAnalyzer {
@@ -327,13 +332,16 @@ export class PumpAnalyzer {
       forecast: this.#forecast.toJSON(),
       kpi: this.#kpi.toJSON(),
       sanity: this.#sanity.toJSON(),
+      rules: ruleStateToJSON(this.#rules),
     };
   }
 
   /**
-   * Restores a saved analyzer. The limit rules restart with fresh debounce timers: a rule alarm that
-   * was active is kept while its rule raises it again and cleared if it does not within 15 minutes
-   * of data (longer than every default on-delay).
+   * Restores a saved analyzer, the limit rules with their levels, debounce timers and rate buffers,
+   * so that it raises and clears exactly as it would have without the restart. A rule without saved
+   * state (new since, or a state saved before rule state was kept) restarts with fresh timers: a rule
+   * alarm that was active is kept while its rule raises it again and cleared if it does not within
+   * 15 minutes of data (longer than every default on-delay).
    */
   static fromJSON(json: unknown, options: Partial<AnalyzerOptions> = {}): PumpAnalyzer {
     const j = json as AnalyzerJson;
@@ -345,9 +353,10 @@ export class PumpAnalyzer {
       ...options,
     });
     a.#lastTs = j.lastTs >= 0 ? j.lastTs : Number.NEGATIVE_INFINITY;
+    const kept = j.rules ? restoreRuleState(a.#rules, j.rules) : new Set<string>();
     for (const [type, sev] of j.active) {
       a.#active.set(type, sev);
-      if (type.startsWith("rule:")) a.#restoredRules.add(type);
+      if (type.startsWith("rule:") && !kept.has(type.slice("rule:".length))) a.#restoredRules.add(type);
     }
     a.#anomalySince = j.anomalySince ?? Number.NaN;
     a.#anomalyQuietSince = j.anomalyQuietSince ?? Number.NaN;

@@ -393,6 +393,89 @@ export function createRuleState(rules: RuleSet): RuleState {
   };
 }
 
+/** JSON form of a pump's rule evaluator: levels, debounce timers and rate buffers by rule id. */
+export interface RuleStateJson {
+  lastTs: number | null;
+  running: boolean;
+  runningSince: number | null;
+  rules: Record<
+    string,
+    {
+      level: Level;
+      onSinceWarn: number | null;
+      onSinceAlarm: number | null;
+      offSince: number | null;
+      raisedAt: number | null;
+      lastAnnounce: number | null;
+      ring?: [number[], number[]];
+    }
+  >;
+}
+
+/** Finite numbers as they are; NaN and ±∞ (JSON has neither) as null. */
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+const orNaN = (x: number | null | undefined): number => (typeof x === "number" ? x : Number.NaN);
+
+export function ruleStateToJSON(state: RuleState): RuleStateJson {
+  const rules: RuleStateJson["rules"] = {};
+  for (const rt of state.runtimes) {
+    const ring: [number[], number[]] | undefined = rt.ringTs && rt.ringV ? [[], []] : undefined;
+    for (let i = 0; ring && i < rt.count; i++) {
+      const k = (rt.head + i) % RATE_CAPACITY;
+      ring[0].push(rt.ringTs![k]!);
+      ring[1].push(rt.ringV![k]!);
+    }
+    rules[rt.def.id] = {
+      level: rt.level,
+      onSinceWarn: finite(rt.onSinceWarn),
+      onSinceAlarm: finite(rt.onSinceAlarm),
+      offSince: finite(rt.offSince),
+      raisedAt: finite(rt.raisedAt),
+      lastAnnounce: finite(rt.lastAnnounce),
+      ...(ring ? { ring } : {}),
+    };
+  }
+  return {
+    lastTs: finite(state.lastTs),
+    running: state.running,
+    runningSince: finite(state.runningSince),
+    rules,
+  };
+}
+
+/**
+ * Puts saved evaluator state into a fresh one (same rules by id; a rule added since starts fresh, a
+ * removed one is dropped), so a restored pump raises and clears exactly when it would have without
+ * the restart. Returns the ids of the rules restored.
+ */
+export function restoreRuleState(state: RuleState, json: RuleStateJson): Set<string> {
+  state.lastTs = json.lastTs ?? Number.NEGATIVE_INFINITY;
+  state.running = json.running;
+  state.runningSince = orNaN(json.runningSince);
+  const restored = new Set<string>();
+  for (const rt of state.runtimes) {
+    const r = json.rules[rt.def.id];
+    if (!r) continue;
+    rt.level = r.level === WARN || r.level === ALARM ? r.level : NONE;
+    rt.onSinceWarn = orNaN(r.onSinceWarn);
+    rt.onSinceAlarm = orNaN(r.onSinceAlarm);
+    rt.offSince = orNaN(r.offSince);
+    rt.raisedAt = orNaN(r.raisedAt);
+    rt.lastAnnounce = orNaN(r.lastAnnounce);
+    if (rt.ringTs && rt.ringV && r.ring) {
+      const n = Math.min(r.ring[0].length, r.ring[1].length, RATE_CAPACITY);
+      for (let i = 0; i < n; i++) {
+        rt.ringTs[i] = r.ring[0][i]!;
+        rt.ringV[i] = r.ring[1][i]!;
+      }
+      rt.head = 0;
+      rt.count = n;
+    }
+    restored.add(rt.def.id);
+  }
+  return restored;
+}
+
 /** The active severity of a rule (null when normal or unknown). */
 export function activeSeverity(state: RuleState, ruleId: string): Severity | null {
   for (const rt of state.runtimes) if (rt.def.id === ruleId) return SEVERITY[rt.level];

@@ -45,6 +45,31 @@ export interface AnalyticsServiceOptions {
   replayMaxMs: number;
   /** Wall clock (tests inject one). */
   now?: () => number;
+  /**
+   * Scale-out (docs/scale-out.md): whether this process analyses the pump (default: every pump). A
+   * pump analysed elsewhere is shown as its owner last saved it (re-read after `readerTtlMs`), and
+   * its maintenance and rule changes go to the owner through `delegate`.
+   */
+  owns?: (deviceId: string) => boolean;
+  readerTtlMs?: number;
+  /**
+   * Fed from a log that delivers every unit again until it is acked after the state was saved (the
+   * scale-out's analytics worker): then the log, not the telemetry store, is the source of what was
+   * missed, and re-reading the store — which may still lack units the log holds — is never done.
+   * Nothing is dropped for a full backlog either: the feeder bounds it. Default false.
+   */
+  logFed?: boolean;
+  delegate?: AnalyticsDelegate | undefined;
+}
+
+/** The analytics worker owning a pump, reached from a reader (src/scale/analytics-worker.ts). */
+export interface AnalyticsDelegate {
+  logMaintenance(
+    deviceId: string,
+    entry: { action: string; ts?: number | undefined; note?: string | undefined },
+    actor: string,
+  ): Promise<MaintenanceRecord>;
+  setRuleOverrides(deviceId: string, overrides: unknown): Promise<ReturnType<typeof rulesFor>>;
 }
 
 interface Slot {
@@ -53,9 +78,13 @@ interface Slot {
   connected: boolean;
   /** Stored samples before the next batch still need to be re-read (new slot, dropped backlog). */
   replay: boolean;
+  /** When the slot was loaded (a reader loads again after `readerTtlMs`). */
+  loadedAt: number;
 }
 
 const REPLAY_PAGE = 20_000;
+/** Pumps of other processes kept loaded at most (each a few kB). */
+const MAX_VIEWS = 50_000;
 /** Re-reads reach this far beyond the wall clock (ingest accepts timestamps slightly ahead). */
 const REPLAY_AHEAD_MS = 86_400_000;
 
@@ -63,6 +92,8 @@ export class AnalyticsService {
   readonly #o: AnalyticsServiceOptions;
   readonly #now: () => number;
   readonly #slots = new Map<string, Slot>();
+  /** Pumps analysed by another process, as last loaded from the store. */
+  readonly #views = new Map<string, Slot>();
   /** Pending samples per device, in arrival order. */
   readonly #queue = new Map<string, Sample[]>();
   /** Devices whose samples were not queued (backlog full): re-read from the store. */
@@ -111,7 +142,7 @@ export class AnalyticsService {
       const slot = this.#slots.get(u.deviceId);
       if (slot) slot.analyzer.heard(u.receivedAt);
       else this.#heardAt.set(u.deviceId, Math.max(this.#heardAt.get(u.deviceId) ?? 0, u.receivedAt));
-      if (this.#queued + u.samples.length > this.#o.maxBacklogSamples) {
+      if (!this.#o.logFed && this.#queued + u.samples.length > this.#o.maxBacklogSamples) {
         this.#behind.add(u.deviceId);
         this.dropped += u.samples.length;
         this.#o.metrics?.analyticsBacklog.set(this.#queued);
@@ -129,15 +160,31 @@ export class AnalyticsService {
     this.#kick();
   }
 
-  /** A box connected or disconnected (gateway): counts as a heartbeat. */
+  /** A box connected or disconnected (gateway): counts as a heartbeat, and is announced. */
   connectivity(deviceId: string, connected: boolean): void {
     const at = this.#now();
+    this.noteConnectivity(deviceId, connected, at);
+    this.#o.bus.publish("connectivity", { deviceId, connected, at });
+  }
+
+  /** Records connectivity announced elsewhere (a gateway process of a scale-out). */
+  noteConnectivity(deviceId: string, connected: boolean, at: number): void {
     const slot = this.#slots.get(deviceId);
     if (slot) {
       slot.connected = connected;
       slot.analyzer.heard(at);
     }
-    this.#o.bus.publish("connectivity", { deviceId, connected, at });
+  }
+
+  /**
+   * Writes back and drops the analysis of the pumps `which` selects (a partition handed to another
+   * analytics worker): their next owner resumes from the saved state.
+   */
+  async evict(which: (deviceId: string) => boolean): Promise<void> {
+    const ids = [...new Set([...this.#slots.keys(), ...this.#queue.keys(), ...this.#behind])].filter(which);
+    for (const id of ids) await this.drainDevice(id);
+    await this.flush();
+    this.forget(ids);
   }
 
   /**
@@ -258,6 +305,7 @@ export class AnalyticsService {
 
   /** The analyzer of a device: in memory, else restored from the store, else new. */
   async #slot(deviceId: string): Promise<Slot> {
+    if (!this.#owns(deviceId)) return this.#readSlot(deviceId);
     const have = this.#slots.get(deviceId);
     const device = await this.#o.directory.get(deviceId);
     const model = device?.model ?? null;
@@ -294,8 +342,34 @@ export class AnalyticsService {
     }
     analyzer.heard(this.#heardAt.get(deviceId) ?? this.#now());
     this.#heardAt.delete(deviceId);
-    const slot: Slot = { analyzer, dirty: true, connected: have?.connected ?? true, replay: true };
+    const slot: Slot = {
+      analyzer,
+      dirty: true,
+      connected: have?.connected ?? true,
+      replay: !this.#o.logFed,
+      loadedAt: this.#now(),
+    };
     this.#slots.set(deviceId, slot);
+    return slot;
+  }
+
+  /** A reader's view of a pump: the state its owner saved, at most `readerTtlMs` old. */
+  async #readSlot(deviceId: string): Promise<Slot> {
+    const have = this.#views.get(deviceId);
+    const now = this.#now();
+    if (have && now - have.loadedAt < (this.#o.readerTtlMs ?? 2000)) return have;
+    const model = (await this.#o.directory.get(deviceId))?.model ?? null;
+    const saved = await this.#o.store.loadAnalyzerState(deviceId);
+    let analyzer: PumpAnalyzer | undefined;
+    try {
+      if (saved) analyzer = PumpAnalyzer.fromJSON(JSON.parse(saved.state));
+    } catch (err) {
+      this.#fail(err, "restore analyzer state", deviceId);
+    }
+    if (analyzer?.model !== model) analyzer = new PumpAnalyzer({ deviceId, model });
+    const slot: Slot = { analyzer, dirty: false, connected: true, replay: false, loadedAt: now };
+    if (this.#views.size >= MAX_VIEWS) this.#views.clear();
+    this.#views.set(deviceId, slot);
     return slot;
   }
 
@@ -358,7 +432,7 @@ export class AnalyticsService {
       throw new PumpwatchError("NOT_FOUND", `no device '${deviceId}'; list devices with GET /api/devices`);
     }
     const slot = await this.#slot(deviceId);
-    if (slot.replay) {
+    if (slot.replay && this.#owns(deviceId)) {
       // First look after a restart: catch up from the stored samples in the background.
       this.#behind.add(deviceId);
       this.#kick();
@@ -375,7 +449,7 @@ export class AnalyticsService {
     for (const id of deviceIds) {
       if (!(await this.#o.store.loadAnalyzerState(id))) continue;
       await this.#slot(id);
-      this.#behind.add(id);
+      if (!this.#o.logFed) this.#behind.add(id);
     }
     this.#kick();
   }
@@ -441,6 +515,11 @@ export class AnalyticsService {
     entry: { action: string; ts?: number | undefined; note?: string | undefined },
     actor: string,
   ): Promise<MaintenanceRecord> {
+    if (!this.#owns(deviceId)) {
+      const record = await this.#delegate().logMaintenance(deviceId, entry, actor);
+      this.#views.delete(deviceId);
+      return record;
+    }
     if (!(MAINTENANCE_ACTIONS as readonly string[]).includes(entry.action)) {
       throw new PumpwatchError(
         "BAD_REQUEST",
@@ -474,6 +553,12 @@ export class AnalyticsService {
 
   /** Per-pump rule overrides: validated against the model's defaults, kept with the analyzer state. */
   async setRuleOverrides(deviceId: string, overrides: unknown) {
+    if (!this.#owns(deviceId)) {
+      await this.#known(deviceId);
+      const rules = await this.#delegate().setRuleOverrides(deviceId, overrides);
+      this.#views.delete(deviceId);
+      return rules;
+    }
     const slot = await this.#known(deviceId);
     await this.drainDevice(deviceId);
     const rules = rulesFor(analysisModel(slot.analyzer.model), overrides);
@@ -523,6 +608,15 @@ export class AnalyticsService {
     }
     this.#announce(alarm, event);
     return alarm;
+  }
+
+  #owns(deviceId: string): boolean {
+    return this.#o.owns?.(deviceId) ?? true;
+  }
+
+  #delegate(): AnalyticsDelegate {
+    if (!this.#o.delegate) throw new PumpwatchError("UNAVAILABLE", "no analytics runs in this process");
+    return this.#o.delegate;
   }
 
   async close(): Promise<void> {

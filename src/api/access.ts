@@ -163,6 +163,10 @@ const TABLE: Record<string, Access> = {
   "DELETE /api/webhooks/:webhookId": { roles: ADMINS },
   "POST /api/webhooks/:webhookId/test": { roles: ADMINS },
   "GET /api/notifications/deliveries": { roles: ADMINS },
+
+  // Security events (src/security/): operator staff only; integrations use the operator token.
+  "GET /api/security/events": { roles: STAFF },
+  "POST /api/security/events/:eventId/acknowledge": { roles: STAFF },
 };
 
 export const ACCESS: Readonly<Record<string, Access>> = Object.freeze(TABLE);

@@ -38,6 +38,8 @@ export interface AccountRoutesDeps {
   now?: () => number;
   /** Login throttling; a fresh one per app by default. */
   limiter?: LoginLimiter;
+  /** A login failed or was throttled, from `source` (security monitoring); must not throw. */
+  onLoginFailed?: (source: string) => void;
 }
 
 const MAX_TOKEN_NAME = 100;
@@ -163,6 +165,7 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
     const lockedFor = user?.lockedUntil && user.lockedUntil > t ? user.lockedUntil - t : 0;
     if (!gate.allowed || lockedFor > 0) {
       const retryAfterSec = Math.ceil(Math.max(gate.retryAfterMs, lockedFor) / 1000);
+      deps.onLoginFailed?.(req.ip);
       reply.header("retry-after", String(retryAfterSec));
       await audit(
         "anonymous",
@@ -180,6 +183,7 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRoutesDeps): vo
     const verified = await verifyPassword(pw, user?.passwordHash ?? (await dummyHash));
     const ok = verified && Boolean(user?.passwordHash);
     if (!user || !ok) {
+      deps.onLoginFailed?.(req.ip);
       const decision = limiter.fail(attempt, t);
       if (user) {
         await store.updateUser(

@@ -2,6 +2,7 @@ import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "../core/log.js";
 import type { Metrics } from "../core/metrics.js";
+import { SERVER_TLS_POLICY } from "../core/tls.js";
 import type { PrivacyInput } from "../tenancy/privacy.js";
 import { type AccountRoutesDeps, accountRoutes } from "./account-routes.js";
 import { type AuthDeps, installAuth } from "./auth.js";
@@ -10,6 +11,7 @@ import { installErrorHandler } from "./errors.js";
 import { type NotificationRoutesDeps, notificationRoutes } from "./notification-routes.js";
 import { type OperatorRoutesDeps, operatorRoutes } from "./operator-routes.js";
 import { privacyRoute } from "./privacy-route.js";
+import { type SecurityRoutesDeps, securityRoutes } from "./security-routes.js";
 import { webRoutes } from "./web-route.js";
 
 export interface AppDeps {
@@ -23,6 +25,7 @@ export interface AppDeps {
   auth: AuthDeps;
   accounts: AccountRoutesDeps;
   notifications: NotificationRoutesDeps;
+  security: SecurityRoutesDeps;
   /** Readiness: false while starting or shutting down. */
   ready(): boolean;
 }
@@ -47,7 +50,7 @@ export const CSP = {
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
-    https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: "TLSv1.2" },
+    https: { key: deps.tls.key, cert: deps.tls.cert, ...SERVER_TLS_POLICY },
     // Per-request logs only at warn and above: a busy device fleet would flood info.
     loggerInstance: deps.log.child(
       { part: "api" },
@@ -76,6 +79,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     async (api) => {
       accountRoutes(api, deps.accounts);
       notificationRoutes(api, deps.notifications);
+      securityRoutes(api, deps.security);
       await operatorRoutes(deps.operator)(api);
     },
     { prefix: "/api" },

@@ -83,6 +83,7 @@ export function deviceRoutes(deps: DeviceRoutesDeps) {
           sas: req.headers.authorization,
           kind: "register",
           body,
+          remote: req.ip,
         });
         return sendDps(reply, res);
       },
@@ -98,6 +99,7 @@ export function deviceRoutes(deps: DeviceRoutesDeps) {
           sas: req.headers.authorization,
           kind: "poll",
           operationId: req.params.operationId,
+          remote: req.ip,
         });
         return sendDps(reply, res);
       },
@@ -126,6 +128,7 @@ async function authenticateDevice(
     keys: [device.primaryKey, device.secondaryKey],
     nowSec: Math.floor(Date.now() / 1000),
     skewSec: deps.sasSkewSec,
+    noKeyName: true,
   });
   if (!check.ok) return `token rejected: ${check.reason}`;
   if (!device.enabled) return "device is disabled";

@@ -66,6 +66,38 @@ export const configSchema = z
         maxPendingPackets: z.number().int().min(1).default(50_000),
         /** Days a message id is remembered for de-duplication. */
         dedupDays: z.number().int().min(1).default(30),
+        /** Largest CONNECT (checked from its header, before authentication): SAS CONNECTs are < 1 KiB. */
+        maxConnectBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1024),
+        /** Longest PUBLISH topic (bytes): the Azure property bag is small; MQTT would allow 65,535. */
+        maxTopicBytes: z.number().int().min(256).max(65_535).default(8192),
+        /** A device that does not read what it is sent for this long is disconnected (aedes drainTimeout). */
+        drainTimeoutMs: z.number().int().min(100).default(10_000),
+        /** Per device: messages per second sustained, and the burst (docs/security-limits.md). */
+        deviceMessagesPerSec: z.number().min(0.1).default(1000),
+        deviceMessageBurst: z.number().int().min(1).default(2000),
+        /** Per device: payload bytes per second sustained, and the burst (≥ one largest packet). */
+        deviceBytesPerSec: z
+          .number()
+          .min(1)
+          .default(2 * 1024 * 1024),
+        deviceByteBurst: z
+          .number()
+          .int()
+          .min(1024)
+          .default(8 * 1024 * 1024),
+        /** Over-budget packets are delayed up to this long; beyond, the connection is closed (rate_limited). */
+        throttleMaxDelayMs: z.number().int().min(0).default(5_000),
+        /** New MQTT connections per source address per second, and the burst; 0 turns the limit off. */
+        connectionsPerIpPerSec: z.number().min(0).default(100),
+        connectionBurstPerIp: z.number().int().min(1).default(1000),
+        /** Provisioning: register requests per registration id per minute; 0 turns the limit off. */
+        dpsRegistrationsPerMin: z.number().int().min(0).default(20),
+        /** Provisioning: failed requests per source address per minute before it gets 429; 0: off. */
+        dpsFailuresPerMinPerIp: z.number().int().min(0).default(60),
       })
       .default({}),
     /** Who runs this installation: named as controller and provider in the privacy information. */
@@ -146,6 +178,47 @@ export const configSchema = z
         replayMaxHours: z.number().min(0).default(48),
       })
       .default({}),
+    /**
+     * Security monitoring (docs/security.md § Monitoring): detector thresholds. Counts are per
+     * `windowSec`; an episode ends after `episodeGapSec` without observations.
+     */
+    security: z
+      .object({
+        enabled: z.boolean().default(true),
+        windowSec: z.number().min(0.1).max(3600).default(60),
+        episodeGapSec: z.number().min(1).max(86_400).default(600),
+        /** Failed CONNECTs, DPS 401s and API logins from one source address per window. */
+        authFailuresPerSource: z.number().int().min(1).default(20),
+        /** Failed CONNECTs naming one device id per window. */
+        authFailuresPerDevice: z.number().int().min(1).default(10),
+        /** Windows of a device's own history before its rate and churn are judged. */
+        warmupWindows: z.number().int().min(1).default(10),
+        /** Packets before its payload size is judged. */
+        warmupPackets: z.number().int().min(1).default(20),
+        /** Weight of the newest window (packet, for sizes) in the device's moving average. */
+        alpha: z.number().gt(0).max(1).default(0.1),
+        /** Packets per window above factor × the device's own average, and above the minimum. */
+        rateFactor: z.number().min(1).default(10),
+        rateMin: z.number().int().min(1).default(120),
+        /** A packet larger than factor × the device's average packet, and than the minimum bytes. */
+        sizeFactor: z.number().min(1).default(8),
+        sizeMinBytes: z.number().int().min(1).default(32_768),
+        /** Connections per window above factor × the device's own average, and above the minimum. */
+        churnFactor: z.number().min(1).default(5),
+        churnMin: z.number().int().min(1).default(10),
+        /** Quarantined packets per window: of one device, of the whole fleet. */
+        quarantinePerDevice: z.number().int().min(1).default(30),
+        quarantineFleet: z.number().int().min(1).default(200),
+        /** Distinct registration ids refused to one source per window (enumeration). */
+        dpsIdsPerSource: z.number().int().min(1).default(20),
+        /** DPS requests from one source per window (flooding). */
+        dpsRequestsPerSource: z.number().int().min(1).default(300),
+        /** Sources and device ids followed at most (the oldest are forgotten beyond). */
+        maxTracked: z.number().int().min(100).default(10_000),
+        /** Days security events are kept after they were last seen. */
+        retentionDays: z.number().int().min(1).default(90),
+      })
+      .default({}),
     /** Alarm notifications by e-mail and signed webhooks (docs/configuration.md § Notifications). */
     notifications: z
       .object({
@@ -174,7 +247,7 @@ export const configSchema = z
     masterKey: z.string().optional(),
     /**
      * What this process runs (docs/scale-out.md): everything ("all"), or one role of a scaled-out
-     * installation. A role other than "all" needs `bus`. "analytics" is refused: not available yet.
+     * installation. A role other than "all" needs `bus`.
      */
     role: z.enum(["all", "gateway", "ingest", "api", "analytics"]).default("all"),
     /** NATS servers of the ingest bus (JetStream); empty: the embedded default (commit to the store). */
@@ -188,6 +261,20 @@ export const configSchema = z
       .default("PUMPWATCH_INGEST"),
     /** How long a unit delivered to an ingest worker waits for its ack before another worker gets it. */
     busAckWaitMs: z.number().int().min(1000).default(30_000),
+    /**
+     * Partitions of the ingest log (pumps are hashed onto them; analytics workers share them out).
+     * The same in every process; changing it re-homes pumps, so set it once, above the most analytics
+     * workers you will run.
+     */
+    busPartitions: z.number().int().min(1).max(1024).default(16),
+    /** An analytics worker's partition lease expires this long after its last renewal (failover time). */
+    busLeaseMs: z.number().int().min(1000).max(300_000).default(10_000),
+    /**
+     * The hub name DPS hands to devices (`assignedHub`), e.g. the load balancer in front of the
+     * gateways ("iot.example.com", or "host:port" for a port other than 8883). Default: `host` with
+     * this process's MQTT port. Always accepted as a hub name in user names and SAS tokens.
+     */
+    assignedHub: z.string().min(1).optional(),
   })
   .strict();
 
@@ -219,6 +306,9 @@ const ENV_KEYS: Record<string, (v: string) => ConfigInput> = {
   PUMPWATCH_BUS_REPLICAS: (v) => ({ busReplicas: Number(v) }),
   PUMPWATCH_BUS_STREAM: (v) => ({ busStream: v }),
   PUMPWATCH_BUS_ACK_WAIT_MS: (v) => ({ busAckWaitMs: Number(v) }),
+  PUMPWATCH_BUS_PARTITIONS: (v) => ({ busPartitions: Number(v) }),
+  PUMPWATCH_BUS_LEASE_MS: (v) => ({ busLeaseMs: Number(v) }),
+  PUMPWATCH_ASSIGNED_HUB: (v) => ({ assignedHub: v }),
 };
 
 /** A comma-separated list, blanks dropped. */
@@ -240,6 +330,7 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     operator: { ...a.operator, ...b.operator },
     auth: { ...a.auth, ...b.auth },
     notifications: { ...a.notifications, ...b.notifications },
+    security: { ...a.security, ...b.security },
     ...(a.smtp || b.smtp ? { smtp: { ...a.smtp, ...b.smtp } as NonNullable<ConfigInput["smtp"]> } : {}),
   };
 }
@@ -276,11 +367,6 @@ export function loadConfig(opts: {
 
 /** The combinations of role, bus and database a process can run. */
 function checkScaleOut(c: z.infer<typeof configSchema>): void {
-  if (c.role === "analytics") {
-    throw new ConfigError(
-      "role 'analytics' is not available yet: in bus mode analytics runs only in the 'all' role (docs/scale-out.md)",
-    );
-  }
   if (c.bus.length === 0 && c.role !== "all") {
     throw new ConfigError(`role '${c.role}' needs a bus: give --bus nats://host:4222 (docs/scale-out.md)`);
   }

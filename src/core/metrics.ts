@@ -58,6 +58,17 @@ export function createMetrics() {
       labelNames: ["reason"] as const,
       registers,
     }),
+    throttled: new Counter({
+      name: "pumpwatch_mqtt_throttled_total",
+      help: "Device packets delayed by the per-device message or byte budget (limits.deviceMessagesPerSec, deviceBytesPerSec)",
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: "pumpwatch_rate_limited_total",
+      help: "Requests refused by a rate limit: connection_per_ip, dps_registration_rate, dps_source_failures",
+      labelNames: ["limit"] as const,
+      registers,
+    }),
     registrations: new Counter({
       name: "pumpwatch_dps_registrations_total",
       help: "Provisioning requests by transport and HTTP-style status",

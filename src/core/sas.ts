@@ -81,6 +81,11 @@ export interface SasVerifyOptions {
   skewSec: number;
   maxLifetimeSec?: number;
   requiredKeyName?: string;
+  /**
+   * Device tokens carry no key name: a non-empty `skn` names a shared access policy, which this hub
+   * does not have, so such a token is refused (`keyName`) however it is signed.
+   */
+  noKeyName?: boolean;
 }
 
 function decode(s: string): string | undefined {
@@ -117,6 +122,7 @@ export function verifySas(token: SasToken, opts: SasVerifyOptions): SasCheck {
   const skn = token.skn === undefined ? undefined : decode(token.skn);
   if (opts.requiredKeyName !== undefined && skn !== opts.requiredKeyName)
     return { ok: false, reason: "keyName" };
+  if (opts.noKeyName && skn) return { ok: false, reason: "keyName" };
   const keyIndex = matchKey(token, sig, opts.keys);
   if (keyIndex === undefined) return { ok: false, reason: "signature" };
   const se = Number(token.se);

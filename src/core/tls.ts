@@ -25,6 +25,29 @@ export interface TlsMaterial {
   generated: boolean;
 }
 
+/**
+ * The TLS policy of both listeners (MQTT and HTTPS), in this one place: TLS 1.2 and 1.3 only (IoT Hub
+ * ended TLS 1.0/1.1 in 2025), and for TLS 1.2 only forward-secret ECDHE key exchange with AEAD
+ * ciphers (GCM, ChaCha20-Poly1305) — no static-RSA key exchange, no CBC, no SHA-1 MACs, no 3DES or
+ * RC4. ECDSA suites serve the generated P-256 certificate; the RSA ones an operator's own RSA
+ * certificate. These are the suites Azure IoT Hub recommends, so every Azure SDK can connect.
+ */
+export const SERVER_TLS_POLICY = Object.freeze({
+  minVersion: "TLSv1.2" as const,
+  ciphers: [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+  ].join(":"),
+  honorCipherOrder: true,
+});
+
 // The project compiles without the DOM lib, so the WebCrypto types come from node:crypto.
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;

@@ -3,11 +3,15 @@ import tls from "node:tls";
 import type { Config } from "../core/config.js";
 import type { Logger } from "../core/log.js";
 import type { Metrics } from "../core/metrics.js";
+import { SERVER_TLS_POLICY } from "../core/tls.js";
 import type { DeviceDirectory } from "../ingest/directory.js";
 import { type CommitFn, Ingest } from "../ingest/ingest.js";
+import { DpsAbuseGuard } from "../provisioning/dps-limits.js";
 import { ProvisioningService } from "../provisioning/service.js";
 import type { Stores } from "../store/ports.js";
 import { Gateway } from "./gateway.js";
+import { DeviceThrottle, limitConnectionRate } from "./limits.js";
+import type { SessionBacking } from "./sessions.js";
 
 /**
  * What faces the boxes, built the same way by the one-process start (src/main.ts) and the gateway
@@ -26,11 +30,18 @@ export interface DeviceSide {
   names(): string[];
   setHttpsPort(port: number): void;
   /**
-   * Polls the registry every second for changes made elsewhere (the CLI, another process) and drops
+   * Polls the registry every 250 ms for changes made elsewhere (the CLI, another process) and drops
    * the connections they revoked; returns the function that stops it.
    */
   watchRegistry(): () => void;
 }
+
+/**
+ * How often the registry is checked for changes made elsewhere: a device disabled or re-keyed on the
+ * command line loses its connection within this plus one query (the promise is 1 s; the check is one
+ * indexed read of the change mark).
+ */
+const REGISTRY_POLL_MS = 250;
 
 /** Names a device may use for this hub in its user name and SAS `sr`, with and without port. */
 export function hubNames(config: Config, mqttPort: number, httpsPort: number): string[] {
@@ -51,7 +62,7 @@ export function createMqttServer(config: Config, material: { key: string; cert: 
   return tls.createServer({
     key: material.key,
     cert: material.cert,
-    minVersion: "TLSv1.2",
+    ...SERVER_TLS_POLICY,
     handshakeTimeout: config.limits.connectTimeoutMs,
   });
 }
@@ -74,6 +85,8 @@ export async function startDeviceSide(o: {
   idScope: string;
   /** Replaces the store commit (scale-out: the JetStream append is the commit point). */
   commit?: CommitFn | undefined;
+  /** Shares session subscriptions with the other gateways (scale-out). */
+  sessions?: SessionBacking | undefined;
   /** Whether MQTT listens (an api-only process builds the parts but serves no boxes). */
   listen: boolean;
 }): Promise<DeviceSide> {
@@ -91,7 +104,7 @@ export async function startDeviceSide(o: {
   const mqttServer = createMqttServer(config, o.material);
   if (o.listen) await listenOn(mqttServer, config.mqttPort, config.bind);
   const mqttPort = mqttServer.listening ? (mqttServer.address() as AddressInfo).port : 0;
-  const assignedHub = mqttPort === 8883 ? config.host : `${config.host}:${mqttPort}`;
+  const assignedHub = config.assignedHub ?? (mqttPort === 8883 ? config.host : `${config.host}:${mqttPort}`);
   const provisioning = new ProvisioningService({
     registry: stores.registry,
     directory,
@@ -99,9 +112,14 @@ export async function startDeviceSide(o: {
     idScope: o.idScope,
     assignedHub,
     skewSec: config.limits.sasSkewSec,
+    // Abuse is logged once per key and minute; registration ids and addresses only, never tokens.
+    guard: new DpsAbuseGuard(config.limits, (e) => {
+      metrics.rateLimited.inc({ limit: `dps_${e.reason}` }, e.refused);
+      o.log.child({ part: "provisioning" }).warn(e, "provisioning requests refused: rate limit");
+    }),
   });
   let httpsPort = config.httpsPort;
-  const names = () => hubNames(config, mqttPort, httpsPort);
+  const names = () => [...hubNames(config, mqttPort, httpsPort), assignedHub];
   const gateway = new Gateway(
     {
       hubNames: names(),
@@ -112,8 +130,19 @@ export async function startDeviceSide(o: {
       sasSkewSec: config.limits.sasSkewSec,
       maxConnections: config.limits.maxConnections,
       maxPendingPackets: config.limits.maxPendingPackets,
+      maxConnectBytes: config.limits.maxConnectBytes,
+      drainTimeoutMs: config.limits.drainTimeoutMs,
+      maxTopicBytes: config.limits.maxTopicBytes,
     },
-    { directory, registry: stores.registry, ingest, metrics, provisioning },
+    {
+      directory,
+      registry: stores.registry,
+      ingest,
+      metrics,
+      provisioning,
+      throttle: new DeviceThrottle(config.limits),
+      sessions: o.sessions,
+    },
   );
   await gateway.listen();
   const glog = o.log.child({ part: "gateway" });
@@ -121,6 +150,12 @@ export async function startDeviceSide(o: {
   gateway.on("violation", (info) => glog.info(info, "connection closed for a violation"));
   gateway.on("error", (err) => glog.error({ err }, "gateway error"));
   mqttServer.on("secureConnection", (socket) => gateway.handle(socket));
+  limitConnectionRate(
+    mqttServer,
+    { ratePerSec: config.limits.connectionsPerIpPerSec, burst: config.limits.connectionBurstPerIp },
+    () => metrics.rateLimited.inc({ limit: "connection_per_ip" }),
+    (info) => glog.warn(info, "connections refused: too many from one address"),
+  );
   mqttServer.on("tlsClientError", (_err, socket) => {
     metrics.protocolViolations.inc({ reason: "tls_handshake" });
     // Node reports a failed or timed-out handshake here but leaves the socket open.
@@ -145,7 +180,7 @@ export async function startDeviceSide(o: {
           },
           (err: Error) => o.log.error({ err }, "registry refresh failed"),
         );
-      }, 1000);
+      }, REGISTRY_POLL_MS);
       timer.unref();
       return () => clearInterval(timer);
     },

@@ -10,7 +10,8 @@ import type { Ingest } from "../ingest/ingest.js";
 import type { DpsRequest, DpsResponse } from "../provisioning/service.js";
 import type { Device, RegistryStore } from "../store/ports.js";
 import { GuardedConnection } from "./guard.js";
-import { type ClientContext, DeviceSessions } from "./sessions.js";
+import { type DeviceThrottle, limitConnectSize } from "./limits.js";
+import { type ClientContext, DeviceSessions, type SessionBacking } from "./sessions.js";
 import {
   classifySubscription,
   desiredPatchTopic,
@@ -31,6 +32,12 @@ export interface GatewayOptions {
   sasSkewSec: number;
   maxConnections: number;
   maxPendingPackets: number;
+  /** Largest CONNECT, from its header (limits.ts); default: `maxPacketBytes`. */
+  maxConnectBytes?: number | undefined;
+  /** Longest PUBLISH topic in bytes; longer closes the connection (topic_too_long). */
+  maxTopicBytes?: number | undefined;
+  /** A client that does not read what it is sent for this long is disconnected; default aedes' 60 s. */
+  drainTimeoutMs?: number | undefined;
 }
 
 export interface GatewayDeps {
@@ -40,11 +47,16 @@ export interface GatewayDeps {
   metrics: Metrics;
   /** Answers provisioning requests arriving over MQTT. */
   provisioning: { handle(req: DpsRequest): Promise<DpsResponse> };
+  /** Shares device subscriptions with other gateways (scale-out); absent: this process alone. */
+  sessions?: SessionBacking | undefined;
+  /** Per-device message and byte budgets (limits.ts); absent: none. */
+  throttle?: DeviceThrottle | undefined;
 }
 
 /** Events the gateway emits for the application to log; the gateway itself logs nothing. */
 export interface GatewayEvents {
-  deviceConnected: [deviceId: string];
+  /** `at`: when the CONNECT was accepted (ms since the epoch). */
+  deviceConnected: [deviceId: string, at: number];
   deviceDisconnected: [deviceId: string];
   authFailed: [info: { clientId: string; reason: string; remote: string | undefined }];
   violation: [info: { clientId: string | undefined; reason: string; remote: string | undefined }];
@@ -69,19 +81,21 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #o: GatewayOptions;
   readonly #d: GatewayDeps;
   readonly #contexts = new WeakMap<Client, ClientContext>();
-  readonly #sessions = new DeviceSessions();
+  readonly #sessions: DeviceSessions;
   readonly #hubNames: Set<string>;
 
   constructor(options: GatewayOptions, deps: GatewayDeps) {
     super();
     this.#o = options;
     this.#d = deps;
+    this.#sessions = new DeviceSessions(deps.sessions);
     this.#hubNames = new Set(options.hubNames.map((h) => h.toLowerCase()));
     this.broker = new Aedes({
       connectTimeout: options.connectTimeoutMs,
       maxClientsIdLength: 128,
       // Devices never receive routed messages from each other: keep aedes' queues small.
       queueLimit: 42,
+      ...(options.drainTimeoutMs === undefined ? {} : { drainTimeout: options.drainTimeoutMs }),
       preConnect: (client, packet, cb) => this.#preConnect(client, packet, cb),
       authenticate: (client, username, password, cb) => {
         this.#authenticate(client, username, password).then(
@@ -108,7 +122,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.#d.metrics.protocolViolations.inc({ reason });
       this.emit("violation", { clientId: undefined, reason, remote: socket.remoteAddress });
     });
-    this.broker.handle(guarded);
+    if (this.#o.maxConnectBytes !== undefined)
+      limitConnectSize(socket, this.#o.maxConnectBytes, (reason) => {
+        this.#d.metrics.protocolViolations.inc({ reason });
+        this.emit("violation", { clientId: undefined, reason, remote: socket.remoteAddress });
+      });
+    grantAtMostQos1(this.broker.handle(guarded));
   }
 
   /**
@@ -123,6 +142,18 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.emit("violation", { clientId: deviceId, reason: "credentials_revoked", remote: remoteOf(client) });
       client.close();
     }
+  }
+
+  /**
+   * The device connected again on another gateway at `at`: a connection here accepted before then is
+   * closed (IoT Hub keeps one connection per device), without announcing the device as disconnected.
+   */
+  replacedElsewhere(deviceId: string, at: number): void {
+    const client = this.#client(deviceId);
+    const ctx = client && this.#contexts.get(client);
+    if (!client || ctx?.kind !== "hub" || ctx.connectedAt > at) return;
+    ctx.replaced = true;
+    client.close();
   }
 
   #client(deviceId: string): Client | undefined {
@@ -147,12 +178,28 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       protocolVersion?: number | undefined;
       clientId?: string | undefined;
       username?: string | undefined;
+      protocolId?: string | undefined;
+      bridgeMode?: boolean | undefined;
+      password?: Buffer | undefined;
+      will?: { topic: string; qos?: number | undefined } | undefined;
     },
     cb: (e: Error | null, ok: boolean) => void,
   ): void {
-    // Azure IoT Hub speaks MQTT 3.1.1 only (§5.1).
-    if (packet.protocolVersion !== 4) {
+    // Azure IoT Hub speaks MQTT 3.1.1 only (§5.1): name "MQTT", level 4 [MQTT-3.1.2-1], [MQTT-3.1.2-2].
+    // mqtt-packet also takes "MQIsdp" with level 4, and level 0x84 as 4 with a bridge flag.
+    if (packet.protocolVersion !== 4 || packet.protocolId !== "MQTT" || packet.bridgeMode) {
       cb(this.#violation(client, "protocol_version"), false);
+      return;
+    }
+    // A password without a user name is malformed [MQTT-3.1.2-22].
+    if (packet.password !== undefined && packet.username === undefined) {
+      cb(this.#violation(client, "malformed_connect"), false);
+      return;
+    }
+    // A Will is a PUBLISH in waiting: only to the device's own telemetry topic, at QoS 0 or 1, as IoT
+    // Hub allows; this also refuses QoS 3 [MQTT-3.1.2-14] and a malformed topic [MQTT-1.5.3-1].
+    if (packet.will && !((packet.will.qos ?? 0) <= 1 && isOwnTelemetry(packet.will.topic, packet.clientId))) {
+      cb(this.#violation(client, "will_not_allowed"), false);
       return;
     }
     // Ill-formed UTF-8 (decoded as U+FFFD by the parser) or U+0000 closes the connection
@@ -216,13 +263,21 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       keys: [device.primaryKey, device.secondaryKey],
       nowSec,
       skewSec: this.#o.sasSkewSec,
+      noKeyName: true,
     });
     if (!check.ok) return refuse(`sas_${check.reason}`);
     if (!device.enabled) return refuse("device_disabled");
     const key = check.keyIndex === 0 ? device.primaryKey : device.secondaryKey;
-    const ctx: ClientContext = { kind: "hub", deviceId: device.id, key, expiresAtSec: Number(token.se) };
+    const ctx: ClientContext = {
+      kind: "hub",
+      deviceId: device.id,
+      key,
+      expiresAtSec: Number(token.se),
+      connectedAt: Date.now(),
+    };
     this.#contexts.set(client, ctx);
     if (client.clean) this.#sessions.clear(device.id);
+    else await this.#sessions.resume(device.id);
     this.#d.metrics.connects.inc({ kind: "hub", result: "ok" });
     return true;
   }
@@ -236,7 +291,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const ms = (ctx.expiresAtSec + this.#o.sasSkewSec) * 1000 - Date.now();
     ctx.expiryTimer = setTimeout(() => client.close(), Math.min(Math.max(ms, 0), 2 ** 31 - 1));
     ctx.expiryTimer.unref();
-    this.emit("deviceConnected", ctx.deviceId);
+    this.emit("deviceConnected", ctx.deviceId, ctx.connectedAt);
   }
 
   #onDisconnect(client: Client): void {
@@ -245,7 +300,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#d.metrics.connections.dec({ kind: ctx.kind });
     if (ctx.kind === "hub") {
       clearTimeout(ctx.expiryTimer);
-      this.emit("deviceDisconnected", ctx.deviceId);
+      if (!ctx.replaced) this.emit("deviceDisconnected", ctx.deviceId);
     }
   }
 
@@ -289,13 +344,38 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       cb(this.#violation(client, "qos2"));
       return;
     }
+    if (this.#o.maxTopicBytes !== undefined && Buffer.byteLength(packet.topic) > this.#o.maxTopicBytes) {
+      cb(this.#violation(client, "topic_too_long"));
+      return;
+    }
     const topic = parsePublishTopic(packet.topic);
     if (!topic) {
       cb(this.#violation(client, "unknown_topic"));
       return;
     }
     if (ctx.kind === "dps") this.#dpsPublish(client, ctx, topic, packet, cb);
-    else this.#hubPublish(client, ctx.deviceId, topic, packet, cb);
+    else
+      this.#throttled(client, ctx.deviceId, packet, cb, () =>
+        this.#hubPublish(client, ctx.deviceId, topic, packet, cb),
+      );
+  }
+
+  /** The device's budget (limits.ts): on at once, delayed (and with it the PUBACK), or closed. */
+  #throttled(client: Client, deviceId: string, packet: PublishPacket, cb: Done, run: () => void): void {
+    const a = this.#d.throttle?.admit(deviceId, (packet.payload as Buffer).length) ?? { delayMs: 0 };
+    if ("refused" in a) {
+      cb(this.#violation(client, a.refused));
+      return;
+    }
+    if (a.delayMs === 0) {
+      run();
+      return;
+    }
+    this.#d.metrics.throttled.inc();
+    setTimeout(
+      () => ((client as { closed?: boolean }).closed ? cb(new Violation("closed")) : run()),
+      a.delayMs,
+    );
   }
 
   #hubPublish(client: Client, deviceId: string, topic: HubTopic, packet: PublishPacket, cb: Done): void {
@@ -363,6 +443,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       kind: topic.kind === "dpsRegister" ? "register" : "poll",
       operationId: topic.kind === "dpsPoll" ? topic.operationId : undefined,
       body,
+      remote: remoteOf(client),
     };
     this.#d.provisioning.handle(req).then(
       (res) =>
@@ -384,6 +465,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.emit("violation", { clientId: client.id, reason, remote: remoteOf(client) });
     return new Violation(reason);
   }
+}
+
+/**
+ * IoT Hub grants a QoS 2 subscription as QoS 1 (§5.1). aedes writes the SUBACK with the requested
+ * QoS whatever `authorizeSubscribe` returns, so the request is lowered as it leaves the parser.
+ */
+function grantAtMostQos1(client: Client): void {
+  const parser = (client as unknown as { _parser: EventEmitter })._parser;
+  parser.prependListener("packet", (packet: { cmd: string; subscriptions?: Array<{ qos: number }> }) => {
+    if (packet.cmd !== "subscribe") return;
+    for (const sub of packet.subscriptions ?? []) if (sub.qos > 1) sub.qos = 1;
+  });
+}
+
+function isOwnTelemetry(topic: string, clientId: string | undefined): boolean {
+  const t = parsePublishTopic(topic);
+  return t?.kind === "telemetry" && t.deviceId === clientId;
 }
 
 function badUtf8(s: string | undefined): boolean {

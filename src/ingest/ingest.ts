@@ -32,6 +32,9 @@ export interface CollectionPolicy {
   refusal(device: Device): string | undefined;
 }
 
+/** See `Ingest.onPacket`. */
+export type PacketListener = (deviceId: string, bytes: number, quarantined: boolean) => void;
+
 export const allowAll: CollectionPolicy = { refusal: () => undefined };
 
 /**
@@ -83,6 +86,7 @@ export class Ingest {
   #timer: NodeJS.Timeout | undefined;
   #committing = false;
   #listeners: ((units: CommitUnit[]) => void)[] = [];
+  #packetListeners: PacketListener[] = [];
 
   constructor(o: IngestOptions) {
     this.#o = o;
@@ -101,8 +105,24 @@ export class Ingest {
     this.#listeners.push(listener);
   }
 
+  /**
+   * Subscribes to every checked packet, before its commit: the authenticated device, the payload size
+   * and whether it goes to the quarantine (security monitoring). Called synchronously per packet, so
+   * a listener must be cheap; its errors are isolated.
+   */
+  onPacket(listener: PacketListener): void {
+    this.#packetListeners.push(listener);
+  }
+
   submit(p: IncomingPacket, cb: IngestCallback): void {
     const unit = this.#check(p);
+    for (const listener of this.#packetListeners) {
+      try {
+        listener(p.authDeviceId, p.payload.length, unit.kind === "quarantine");
+      } catch {
+        // Watching must never stall ingest.
+      }
+    }
     const reason = unit.kind === "quarantine" ? unit.reasonCode : undefined;
     this.#queue.push({ unit, transport: p.transport, reason, cb });
     this.#o.metrics.pendingPackets.set(this.#queue.length);

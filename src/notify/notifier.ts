@@ -1,5 +1,6 @@
 import type { EventBus } from "../core/bus.js";
 import { PumpwatchError } from "../core/errors.js";
+import { renderSecurityMail, securityWebhookPayload } from "../security/notify.js";
 import type {
   AlarmEventKind,
   AlarmRecord,
@@ -9,6 +10,8 @@ import type {
   DeliveryKind,
   NewDelivery,
   NotificationStore,
+  SecurityEvent,
+  SecurityStore,
   TenancyStore,
   Webhook,
 } from "../store/ports.js";
@@ -34,6 +37,8 @@ export interface NotifierOptions {
   store: NotificationStore;
   tenancy: Pick<TenancyStore, "getUser">;
   alarms: Pick<AnalyticsStore, "getAlarm">;
+  /** Security events (src/security/): announced to operator staff and operator-wide webhooks. */
+  security?: Pick<SecurityStore, "getSecurityEvent"> | undefined;
   bus: EventBus;
   /** Company of a pump: null for none, undefined for an unknown pump. */
   companyOf(deviceId: string): Promise<string | null | undefined>;
@@ -56,6 +61,8 @@ export interface NotifierOptions {
 }
 
 const RANK: Record<AlarmSeverity, number> = { warning: 1, alarm: 2 };
+/** Not a device id (ids never hold "*"): subscribersFor then matches all-pumps subscriptions only. */
+const STAFF_ONLY = "*";
 const ANNOUNCED: Partial<Record<AlarmEventKind, DeliveryKind>> = {
   raised: "raised",
   escalated: "escalated",
@@ -147,6 +154,42 @@ export class Notifier {
     if (kind === "raised" && this.#o.reminderMs > 0) {
       await this.#o.store.scheduleReminder(alarm.id, alarm.occurrences, now + this.#o.reminderMs);
     }
+    this.kick();
+  }
+
+  /**
+   * Creates the deliveries of a new security event episode: an e-mail to every operator staff member
+   * subscribed to all pumps by e-mail at or below its severity, and a message to every enabled
+   * operator-wide webhook (companyId null) at or below it. Company users and webhooks get none.
+   */
+  async onSecurityEvent(event: SecurityEvent): Promise<void> {
+    const rank = RANK[event.severity];
+    const out: { channel: "email" | "webhook"; target: string }[] = [];
+    if (this.#o.mailer) {
+      // subscribersFor(…, null) gives operator staff only; a name no device has leaves the all-pumps ones.
+      for (const s of await this.#o.store.subscribersFor(STAFF_ONLY, null)) {
+        if (s.deviceId === null && s.email && RANK[s.minSeverity] <= rank) {
+          out.push({ channel: "email", target: s.userId });
+        }
+      }
+    }
+    for (const h of await this.#o.store.listWebhooks(null)) {
+      if (h.enabled && RANK[h.minSeverity] <= rank) out.push({ channel: "webhook", target: h.id });
+    }
+    const now = this.#now();
+    await this.#o.store.enqueueDeliveries(
+      out.map(
+        (t): NewDelivery => ({
+          alarmId: null,
+          securityEventId: event.id,
+          episode: event.episode,
+          companyId: null,
+          kind: "security",
+          createdAt: now,
+          ...t,
+        }),
+      ),
+    );
     this.kick();
   }
 
@@ -253,8 +296,9 @@ export class Notifier {
     let error: string | undefined;
     let final = false;
     try {
-      const alarm = await this.#o.alarms.getAlarm(d.alarmId);
-      if (!alarm) [error, final] = ["alarm no longer exists", true];
+      const alarm = d.alarmId === null ? undefined : await this.#o.alarms.getAlarm(d.alarmId);
+      if (d.securityEventId !== null) [error, final] = await this.#security(d, d.securityEventId);
+      else if (!alarm) [error, final] = ["alarm no longer exists", true];
       else if (d.channel === "email") [error, final] = await this.#mail(d, alarm);
       else [error, final] = await this.#hook(d, alarm);
     } catch (err) {
@@ -281,6 +325,7 @@ export class Notifier {
   async #mail(d: Delivery, alarm: AlarmRecord): Promise<[string | undefined, boolean]> {
     const mailer = this.#o.mailer;
     if (!mailer) return ["e-mail is not configured", true];
+    if (d.kind === "security") return ["not an alarm message", true];
     const user = await this.#o.tenancy.getUser(d.target);
     if (!user) return ["recipient no longer exists", true];
     const subs = await this.#o.store.listSubscriptions(user.id);
@@ -312,6 +357,38 @@ export class Notifier {
       event: d.kind,
       deliveryId: String(d.id),
       body,
+      nowMs: now,
+      timeoutMs: this.#o.webhookTimeoutMs,
+    });
+    return [error, false];
+  }
+
+  /** Sends a security event's delivery: [failure reason, whether retrying is pointless]. */
+  async #security(d: Delivery, id: number): Promise<[string | undefined, boolean]> {
+    const event = await this.#o.security?.getSecurityEvent(id);
+    if (!event) return ["security event no longer exists", true];
+    if (d.channel === "email") {
+      const mailer = this.#o.mailer;
+      if (!mailer) return ["e-mail is not configured", true];
+      const user = await this.#o.tenancy.getUser(d.target);
+      if (!user || user.companyId !== null) return ["recipient no longer exists", true];
+      const sub = (await this.#o.store.listSubscriptions(user.id)).find(
+        (s) => s.email && s.deviceId === null,
+      );
+      if (!sub) return ["recipient unsubscribed", true];
+      await mailer.send({ to: user.email, ...renderSecurityMail(sub.locale, event, this.#o.publicUrl()) });
+      return [undefined, false];
+    }
+    const hook = await this.#o.store.getWebhook(d.target);
+    if (!hook) return ["webhook deleted", true];
+    if (!hook.enabled) return ["webhook disabled", true];
+    const now = this.#now();
+    const error = await postWebhook({
+      url: hook.url,
+      secret: hook.secret,
+      event: "security",
+      deliveryId: String(d.id),
+      body: JSON.stringify(securityWebhookPayload(String(d.id), event, now)),
       nowMs: now,
       timeoutMs: this.#o.webhookTimeoutMs,
     });

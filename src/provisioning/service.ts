@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { deriveDeviceKey, isValidId } from "../core/keys.js";
 import type { Metrics } from "../core/metrics.js";
 import { parseSas, verifySas } from "../core/sas.js";
 import type { DeviceDirectory } from "../ingest/directory.js";
 import type { Device, Enrollment, RegistryStore } from "../store/ports.js";
+import type { DpsAbuseGuard } from "./dps-limits.js";
 
 /** One DPS request, from MQTT (`$dps/registrations/...`) or HTTPS (`/{idScope}/registrations/...`). */
 export interface DpsRequest {
@@ -16,6 +17,8 @@ export interface DpsRequest {
   operationId?: string | undefined;
   /** Parsed JSON body of a register request. */
   body?: Record<string, unknown> | undefined;
+  /** Source address, for the abuse limits (dps-limits.ts). */
+  remote?: string | undefined;
 }
 
 /** An Azure `RegistrationOperationStatus` or `ProvisioningServiceErrorDetails` with its status. */
@@ -25,15 +28,7 @@ export interface DpsResponse {
   retryAfterSec?: number;
 }
 
-interface Operation {
-  registrationId: string;
-  deviceId: string;
-  groupName: string | null;
-  expiresAt: number;
-}
-
 const OPERATION_TTL_MS = 10 * 60_000;
-const MAX_OPERATIONS = 100_000;
 /** Seconds the device waits before polling; Azure sends 3, one is enough for a local service. */
 const RETRY_AFTER_SEC = 1;
 
@@ -42,13 +37,19 @@ const RETRY_AFTER_SEC = 1;
  * is verified (SAS over `sr` as received, key of the individual enrollment or derived from a group
  * key), the device is created or found, and the answer is 202 "assigning" with an operation id; the
  * poll for that operation answers 200 "assigned" with the full registration state.
+ *
+ * Operations hold no state: the id carries its expiry and a MAC over registration id and expiry made
+ * with the device's primary key, so any gateway of a scale-out answers the poll (the load balancer may
+ * send it elsewhere) and a flood of registrations takes no memory. A key rotated between register and
+ * poll invalidates the operation: the device registers again, as Azure asks after a 404.
  */
 export class ProvisioningService {
   readonly #registry: RegistryStore;
   readonly #directory: DeviceDirectory;
   readonly #metrics: Metrics;
+  readonly #guard: DpsAbuseGuard | undefined;
+  readonly #answered: ((req: DpsRequest, status: number) => void)[] = [];
   readonly #o: { idScope: string; assignedHub: string; skewSec: number };
-  readonly #operations = new Map<string, Operation>();
 
   constructor(deps: {
     registry: RegistryStore;
@@ -57,7 +58,10 @@ export class ProvisioningService {
     idScope: string;
     assignedHub: string;
     skewSec: number;
+    /** Rate limits against flooding and enumeration; absent: none. */
+    guard?: DpsAbuseGuard | undefined;
   }) {
+    this.#guard = deps.guard;
     this.#registry = deps.registry;
     this.#directory = deps.directory;
     this.#metrics = deps.metrics;
@@ -69,9 +73,20 @@ export class ProvisioningService {
   }
 
   async handle(req: DpsRequest): Promise<DpsResponse> {
-    const res = await this.#handle(req);
+    const wait = this.#guard?.check(req);
+    const res =
+      wait === undefined
+        ? await this.#handle(req)
+        : { ...error(429, 429001, "too many requests; retry later"), retryAfterSec: wait };
+    this.#guard?.record(req, res.status);
     this.#metrics.registrations.inc({ transport: req.transport, status: String(res.status) });
+    for (const listener of this.#answered) listener(req, res.status);
     return res;
+  }
+
+  /** Subscribes to every answered request with its status (security monitoring); must not throw. */
+  onAnswered(listener: (req: DpsRequest, status: number) => void): void {
+    this.#answered.push(listener);
   }
 
   async #handle(req: DpsRequest): Promise<DpsResponse> {
@@ -88,13 +103,7 @@ export class ProvisioningService {
       return error(400, 400004, "registrationId in the body differs from the one in the request");
     }
     const device = await this.#assign(req, auth.enrollment, auth.keys);
-    const operationId = `4.${randomBytes(8).toString("hex")}.${randomUUID()}`;
-    this.#remember(operationId, {
-      registrationId: req.registrationId,
-      deviceId: device.id,
-      groupName: auth.enrollment.kind === "group" ? auth.enrollment.id : null,
-      expiresAt: Date.now() + OPERATION_TTL_MS,
-    });
+    const operationId = operationIdFor(device.id, device.primaryKey, Date.now() + OPERATION_TTL_MS);
     return { status: 202, body: { operationId, status: "assigning" }, retryAfterSec: RETRY_AFTER_SEC };
   }
 
@@ -165,21 +174,20 @@ export class ProvisioningService {
   }
 
   async #poll(req: DpsRequest): Promise<DpsResponse> {
-    const op = req.operationId === undefined ? undefined : this.#operations.get(req.operationId);
-    if (!op || op.registrationId !== req.registrationId || op.expiresAt < Date.now()) {
+    const expiresAt = operationExpiry(req.operationId);
+    const device = expiresAt > Date.now() ? await this.#registry.getDevice(req.registrationId) : undefined;
+    if (!device || !sameId(operationIdFor(device.id, device.primaryKey, expiresAt), req.operationId!)) {
       return error(404, 404006, "operation not found; register again");
     }
-    const device = await this.#registry.getDevice(op.deviceId);
-    if (!device) return error(404, 404002, "device no longer exists; register again");
     return {
       status: 200,
-      body: { operationId: req.operationId, status: "assigned", registrationState: this.#state(op, device) },
+      body: { operationId: req.operationId, status: "assigned", registrationState: this.#state(device) },
     };
   }
 
-  #state(op: Operation, device: Device): Record<string, unknown> {
+  #state(device: Device): Record<string, unknown> {
     return {
-      registrationId: op.registrationId,
+      registrationId: device.id,
       createdDateTimeUtc: device.createdAt,
       assignedHub: this.#o.assignedHub,
       deviceId: device.id,
@@ -188,19 +196,31 @@ export class ProvisioningService {
       lastUpdatedDateTimeUtc: device.updatedAt,
       etag: Buffer.from(`"${device.generation}"`).toString("base64"),
       payload: {},
-      ...(op.groupName === null ? {} : { symmetricKey: { enrollmentGroupId: op.groupName } }),
+      ...(device.enrollmentKind === "group" && device.enrollmentName !== null
+        ? { symmetricKey: { enrollmentGroupId: device.enrollmentName } }
+        : {}),
     };
   }
+}
 
-  #remember(id: string, op: Operation): void {
-    if (this.#operations.size >= MAX_OPERATIONS) {
-      const now = Date.now();
-      for (const [k, v] of this.#operations) if (v.expiresAt < now) this.#operations.delete(k);
-      if (this.#operations.size >= MAX_OPERATIONS)
-        this.#operations.delete(this.#operations.keys().next().value!);
-    }
-    this.#operations.set(id, op);
-  }
+/** `4.<expiry, hex ms>.<MAC>`: the operation id of a registration (see ProvisioningService). */
+export function operationIdFor(registrationId: string, primaryKey: string, expiresAt: number): string {
+  const exp = expiresAt.toString(16);
+  const mac = createHmac("sha256", Buffer.from(primaryKey, "base64"))
+    .update(`operation\n${registrationId}\n${exp}`)
+    .digest("hex")
+    .slice(0, 40);
+  return `4.${exp}.${mac}`;
+}
+
+function sameId(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** The expiry an operation id claims (0 for anything that is not one); its MAC is checked separately. */
+function operationExpiry(operationId: string | undefined): number {
+  const m = /^4\.([0-9a-f]{1,13})\.[0-9a-f]{40}$/.exec(operationId ?? "");
+  return m ? Number.parseInt(m[1]!, 16) : 0;
 }
 
 /** Azure's `ProvisioningServiceErrorDetails`. */

@@ -1,25 +1,31 @@
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { AnalyticsService } from "../analytics/service.js";
 import { deviceRoutes } from "../api/device-routes.js";
+import type { EventBus } from "../core/bus.js";
 import type { Config } from "../core/config.js";
 import type { Logger } from "../core/log.js";
 import { createMetrics, type Metrics } from "../core/metrics.js";
-import { ensureTls } from "../core/tls.js";
+import { ensureTls, SERVER_TLS_POLICY } from "../core/tls.js";
 import { startDeviceSide } from "../gateway/device-side.js";
 import { DeviceDirectory } from "../ingest/directory.js";
 import type { CommitFn } from "../ingest/ingest.js";
 import { openStores, type ScaleHooks, startPumpwatch } from "../main.js";
 import { ensureIdScope } from "../provisioning/admin.js";
-import type { CommitUnit, Stores } from "../store/ports.js";
+import type { Stores } from "../store/ports.js";
+import { AnalyticsWorker, remoteAnalytics } from "./analytics-worker.js";
+import { attachGateway, DeviceControlPublisher, sessionBacking } from "./device-control.js";
 import { IngestWorker } from "./ingest-worker.js";
-import { DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, JetStreamLog } from "./jetstream.js";
+import { DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, JetStreamLog, partitionOf } from "./jetstream.js";
+import { createNatsBus } from "./nats-bus.js";
 
 /**
  * The processes of a scaled-out pumpwatch (`pumpwatch start --role … --bus nats://…`,
  * docs/scale-out.md): gateways commit checked packets to the JetStream ingest log and acknowledge
- * them on its PubAck; ingest workers store the log's units in PostgreSQL; the api process serves
- * people and runs the schedulers; "all" is the three in one process, still through the bus.
+ * them on its PubAck; ingest workers store the log's units in PostgreSQL; analytics workers share the
+ * log's partitions out and analyse each pump in order; the api process serves people and runs the
+ * schedulers; "all" is all four in one process, still through the bus.
  */
 
 /** A running bus-mode process, as `pumpwatch start` holds it. */
@@ -43,15 +49,62 @@ export function subjectPrefixOf(stream: string): string {
   return stream === DEFAULT_STREAM ? DEFAULT_SUBJECT_PREFIX : `pumpwatch.stream.${stream}`;
 }
 
-/** Connects to the bus and ensures the ingest stream. */
-function openLog(config: Config, name: string): Promise<JetStreamLog> {
-  return JetStreamLog.open({
+/**
+ * Names of an installation on NATS, derived from its stream so that installations sharing a NATS
+ * cluster stay apart: the subject namespace of events, device control and analytics commands, and
+ * the key-value buckets of analytics leases and device sessions.
+ */
+export function busNames(stream: string) {
+  const ns = stream === DEFAULT_STREAM ? "pumpwatch" : `pumpwatch.ns.${stream}`;
+  const bucket = stream === DEFAULT_STREAM ? "pumpwatch" : stream;
+  return { ns, leases: `${bucket}-analytics`, sessions: `${bucket}-sessions` };
+}
+
+/** A process's connection to the bus: the ingest log, the event bus and device control. */
+interface BusParts {
+  jlog: JetStreamLog;
+  names: ReturnType<typeof busNames>;
+  bus: EventBus & { close(): void };
+  control: DeviceControlPublisher;
+  /** False while the NATS connection is down (the client reconnects by itself). */
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+/** Connects to the bus, ensures the ingest stream, and follows the connection's state. */
+async function openBus(config: Config, name: string, log: Logger): Promise<BusParts> {
+  const jlog = await JetStreamLog.open({
     servers: [...config.bus],
     stream: config.busStream,
     subjectPrefix: subjectPrefixOf(config.busStream),
+    partitions: config.busPartitions,
     replicas: config.busReplicas,
     name,
   });
+  const blog = log.child({ part: "bus" });
+  let up = true;
+  void (async () => {
+    for await (const s of jlog.nc.status()) {
+      if (s.type === "disconnect") up = false;
+      else if (s.type === "reconnect") up = true;
+      blog.info({ event: s.type, server: s.data }, "bus connection");
+    }
+  })();
+  const names = busNames(config.busStream);
+  const bus = createNatsBus(jlog.nc, names.ns, (err, topic) =>
+    blog.error({ err, topic }, "event handler failed"),
+  );
+  return {
+    jlog,
+    names,
+    bus,
+    control: new DeviceControlPublisher(jlog.nc, names.ns),
+    connected: () => up && !jlog.nc.isClosed(),
+    async close() {
+      bus.close();
+      await jlog.close();
+    },
+  };
 }
 
 /**
@@ -85,6 +138,37 @@ function startWorker(config: Config, jlog: JetStreamLog, stores: Stores, metrics
   });
 }
 
+/** The analytics worker of a process: leases partitions and feeds their units to `analytics`. */
+function startAnalyticsWorker(
+  config: Config,
+  bus: BusParts,
+  analytics: AnalyticsService,
+  stores: Stores,
+  log: Logger,
+): Promise<AnalyticsWorker> {
+  const alog = log.child({ part: "analytics-worker" });
+  return AnalyticsWorker.start({
+    nc: bus.jlog.nc,
+    ns: bus.names.ns,
+    bucket: bus.names.leases,
+    analytics,
+    bus: bus.bus,
+    stream: config.busStream,
+    subjectPrefix: subjectPrefixOf(config.busStream),
+    partitions: config.busPartitions,
+    replicas: config.busReplicas,
+    leaseMs: config.busLeaseMs,
+    ackWaitMs: config.busAckWaitMs,
+    devicesOf: async (p) =>
+      (await stores.registry.listDevices())
+        .filter((d) => partitionOf(d.id, config.busPartitions) === p)
+        .map((d) => d.id),
+    onError: (err) => alog.error({ err }, "analytics worker failure"),
+    onLease: (partition, held) =>
+      alog.info({ partition, held }, held ? "partition taken" : "partition released"),
+  });
+}
+
 /** A small HTTPS server: /healthz and /metrics, plus whatever `extra` registers. */
 async function listenHttps(
   config: Config,
@@ -95,7 +179,7 @@ async function listenHttps(
   extra?: (app: FastifyInstance) => void,
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    https: { key: material.key, cert: material.cert, minVersion: "TLSv1.2" },
+    https: { key: material.key, cert: material.cert, ...SERVER_TLS_POLICY },
     loggerInstance: log.child({ part: "https" }, { level: "warn" }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 256 },
@@ -130,11 +214,11 @@ export async function startRole(config: Config, log: Logger): Promise<RoleRunnin
       return startGateway(config, log);
     case "ingest":
       return startIngest(config, log);
+    case "analytics":
+      return startAnalytics(config, log);
     case "all":
     case "api":
       return startApiOrAll(config, log);
-    default:
-      throw new Error(`role '${config.role}' is not available yet`);
   }
 }
 
@@ -145,7 +229,8 @@ async function startGateway(config: Config, log: Logger): Promise<RoleRunning> {
   const idScope = await ensureIdScope(stores.registry, config.idScope);
   const metrics = createMetrics();
   const directory = new DeviceDirectory(stores.registry);
-  const jlog = await openLog(config, `pumpwatch-gateway-${process.pid}`);
+  const bus = await openBus(config, `pumpwatch-gateway-${process.pid}`, log);
+  const glog = log.child({ part: "gateway" });
   const device = await startDeviceSide({
     config,
     material,
@@ -154,17 +239,35 @@ async function startGateway(config: Config, log: Logger): Promise<RoleRunning> {
     metrics,
     log,
     idScope,
-    commit: busCommit(jlog),
+    commit: busCommit(bus.jlog),
+    sessions: await sessionBacking(bus.jlog.nc, bus.names.sessions, config.busReplicas, (err) =>
+      glog.warn({ err }, "session store failure"),
+    ),
     listen: true,
   });
   const { ingest, mqttServer, mqttPort, assignedHub, provisioning, gateway, names } = device;
+  const detach = attachGateway({
+    nc: bus.jlog.nc,
+    ns: bus.names.ns,
+    gateway,
+    directory,
+    registry: stores.registry,
+    onError: (err) => glog.error({ err }, "device control failure"),
+  });
+  // The analytics owner of a pump learns of its connection through the event bus.
+  gateway.on("deviceConnected", (deviceId, at) =>
+    bus.bus.publish("connectivity", { deviceId, connected: true, at }),
+  );
+  gateway.on("deviceDisconnected", (deviceId) =>
+    bus.bus.publish("connectivity", { deviceId, connected: false, at: Date.now() }),
+  );
   let ready = false;
   const app = await listenHttps(
     config,
     material,
     log,
     metrics,
-    () => ready,
+    () => ready && bus.connected(),
     (a) => {
       a.register(
         deviceRoutes({
@@ -197,13 +300,14 @@ async function startGateway(config: Config, log: Logger): Promise<RoleRunning> {
     async close() {
       ready = false;
       stopWatching();
+      detach();
       const closed = new Promise<void>((res) => mqttServer.close(() => res()));
       await gateway.close();
       await closed;
       // Packets in flight are appended (and acknowledged) before the bus connection drains.
       await ingest.drain();
       await app.close();
-      await jlog.close();
+      await bus.close();
       await stores.close();
     },
   };
@@ -215,10 +319,10 @@ async function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
   const stores = openStores(config);
   const idScope = await ensureIdScope(stores.registry, config.idScope);
   const metrics = createMetrics();
-  const jlog = await openLog(config, `pumpwatch-ingest-${process.pid}`);
-  const worker = await startWorker(config, jlog, stores, metrics, log);
+  const bus = await openBus(config, `pumpwatch-ingest-${process.pid}`, log);
+  const worker = await startWorker(config, bus.jlog, stores, metrics, log);
   let ready = true;
-  const app = await listenHttps(config, material, log, metrics, () => ready);
+  const app = await listenHttps(config, material, log, metrics, () => ready && bus.connected());
   return {
     role: "ingest",
     mqttPort: 0,
@@ -233,7 +337,55 @@ async function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
       ready = false;
       // Commits and acks what was delivered, then drains the connection.
       await worker.stop();
-      await jlog.close();
+      await bus.close();
+      await app.close();
+      await stores.close();
+    },
+  };
+}
+
+/** An analytics worker: partitions of the log analysed in order, with /healthz and /metrics. */
+async function startAnalytics(config: Config, log: Logger): Promise<RoleRunning> {
+  const material = await tlsFor(config);
+  const stores = openStores(config);
+  const idScope = await ensureIdScope(stores.registry, config.idScope);
+  const metrics = createMetrics();
+  const bus = await openBus(config, `pumpwatch-analytics-${process.pid}`, log);
+  let worker: AnalyticsWorker | undefined;
+  const analytics = new AnalyticsService({
+    store: stores.analytics,
+    telemetry: stores.telemetry,
+    directory: new DeviceDirectory(stores.registry),
+    bus: bus.bus,
+    log: log.child({ part: "analytics" }),
+    metrics,
+    offlineAfterMs: config.analytics.offlineAfterSec * 1000,
+    flushMs: config.analytics.flushSec * 1000,
+    maxBacklogSamples: config.analytics.maxBacklogSamples,
+    replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
+    owns: (id) => worker?.holds(id) ?? false,
+    logFed: true,
+  });
+  analytics.start();
+  worker = await startAnalyticsWorker(config, bus, analytics, stores, log);
+  let ready = true;
+  const app = await listenHttps(config, material, log, metrics, () => ready && bus.connected());
+  return {
+    role: "analytics",
+    mqttPort: 0,
+    httpsPort: (app.server.address() as AddressInfo).port,
+    idScope,
+    assignedHub: config.host,
+    caPath: material.caPath,
+    operatorToken: undefined,
+    operatorTokenCreated: false,
+    stores,
+    async close() {
+      ready = false;
+      // Analyses and acks the batches in hand, writes back, frees the leases for the others.
+      await worker?.stop();
+      await analytics.close();
+      await bus.close();
       await app.close();
       await stores.close();
     },
@@ -242,36 +394,56 @@ async function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
 
 /**
  * The api role (the HTTPS API and dashboard, termination scheduler, housekeeping, notifications; no
- * MQTT, no analytics) and "all" (the same plus MQTT and an ingest worker feeding analytics): the
- * one-process wiring of src/main.ts with the bus as its commit point.
+ * MQTT, no analysis of its own: pumps are shown as their analytics worker saved them) and "all" (the
+ * same plus MQTT, an ingest worker and an analytics worker): the one-process wiring of src/main.ts
+ * with the bus as its commit point and its channel to the other processes.
  */
 async function startApiOrAll(config: Config, log: Logger): Promise<RoleRunning> {
   const all = config.role === "all";
-  const jlog = await openLog(config, `pumpwatch-${config.role}-${process.pid}`);
-  const listeners: ((units: CommitUnit[]) => void)[] = [];
-  let worker: IngestWorker | undefined;
+  const bus = await openBus(config, `pumpwatch-${config.role}-${process.pid}`, log);
+  const slog = log.child({ part: "scale" });
+  let ingestWorker: IngestWorker | undefined;
+  let analyticsWorker: AnalyticsWorker | undefined;
+  let detach: (() => void) | undefined;
   const scale: ScaleHooks = {
-    commit: busCommit(jlog),
+    commit: busCommit(bus.jlog),
     mqtt: all,
-    ...(all ? { onStored: (l: (units: CommitUnit[]) => void) => void listeners.push(l) } : {}),
+    bus: bus.bus,
+    owns: (id) => analyticsWorker?.holds(id) ?? false,
+    delegate: remoteAnalytics(bus.jlog.nc, bus.names.ns, config.busPartitions),
+    sessions: await sessionBacking(bus.jlog.nc, bus.names.sessions, config.busReplicas, (err) =>
+      slog.warn({ err }, "session store failure"),
+    ),
+    deviceChanged: (id) => bus.control.changed(id),
+    desired: (id, patch, version) => bus.control.desired(id, patch, version),
+    healthy: () => bus.connected(),
+    async start({ analytics, stores, metrics, gateway }) {
+      if (!all) return;
+      detach = attachGateway({
+        nc: bus.jlog.nc,
+        ns: bus.names.ns,
+        gateway,
+        directory: new DeviceDirectory(stores.registry),
+        registry: stores.registry,
+        onError: (err) => slog.error({ err }, "device control failure"),
+      });
+      ingestWorker = await startWorker(config, bus.jlog, stores, metrics, log);
+      analytics.start();
+      analyticsWorker = await startAnalyticsWorker(config, bus, analytics, stores, log);
+    },
     async close() {
-      await worker?.stop();
-      await jlog.close();
+      detach?.();
+      await analyticsWorker?.stop();
+      await ingestWorker?.stop();
+      await bus.close();
     },
   };
   let running: Awaited<ReturnType<typeof startPumpwatch>>;
   try {
     running = await startPumpwatch(config, log, { scale });
   } catch (err) {
-    await jlog.close();
+    await scale.close();
     throw err;
-  }
-  if (all) {
-    const metrics = createMetrics();
-    worker = await startWorker(config, jlog, running.stores, metrics, log);
-    worker.onCommitted((units) => {
-      for (const l of listeners) l(units);
-    });
   }
   return {
     role: config.role,

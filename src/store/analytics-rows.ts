@@ -189,11 +189,18 @@ export function newAlarm(r: AlarmRaise): Omit<AlarmRecord, "id"> {
  * A raise applied to the current record (read under a lock): from cleared a new episode (active,
  * unacknowledged, one more occurrence, event "raised"); while active with another severity an
  * escalation or de-escalation; with the same severity a refresh without event.
+ *
+ * Transitions carry the time of the sample that caused them, and a pump's samples are analysed in
+ * time order, so a raise not newer than the record's last change is a replay: analysis re-run over
+ * samples whose transitions were applied before the analyzer state was saved (a crash, an analytics
+ * worker taking over). It changes nothing, so a replay neither opens a second episode nor notifies
+ * again. `offline` is raised on the wall clock and is exempt.
  */
 export function raiseAlarmRecord(
   cur: AlarmRecord,
   r: AlarmRaise,
 ): { next: AlarmRecord; event: AlarmEventKind | null } {
+  if (isReplayedRaise(cur, r)) return { next: cur, event: null };
   const refreshed: AlarmRecord = {
     ...cur,
     severity: r.severity,
@@ -220,6 +227,18 @@ export function raiseAlarmRecord(
   if (cur.severity === r.severity) return { next: refreshed, event: null };
   return { next: refreshed, event: r.severity === "alarm" ? "escalated" : "deescalated" };
 }
+
+function isReplayedRaise(cur: AlarmRecord, r: AlarmRaise): boolean {
+  if (cur.type === "offline") return false;
+  if (!cur.active) return cur.clearedAt !== null && r.ts <= cur.clearedAt;
+  return r.ts < cur.lastRaisedAt || (r.ts === cur.lastRaisedAt && r.severity !== cur.severity);
+}
+
+/**
+ * The SQL condition under which a clear at time `?` applies to an active record: not older than its
+ * last raise (else a replay, see raiseAlarmRecord); `offline` is raised on the wall clock and exempt.
+ */
+export const CLEAR_APPLIES = "(type = 'offline' OR last_raised_at <= ?)";
 
 export function notFound(id: number): PumpwatchError {
   return new PumpwatchError("NOT_FOUND", `alarm ${id} does not exist`);

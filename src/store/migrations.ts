@@ -570,4 +570,92 @@ export const MIGRATIONS: readonly Migration[] = [
     // the dashboard shows, filters and groups by them. Not personal data.
     statements: ["ALTER TABLE devices ADD COLUMN name TEXT", "ALTER TABLE devices ADD COLUMN site TEXT"],
   },
+  {
+    name: "security events; notification deliveries of security events",
+    // One row per detector, subject and episode (src/security/): the unique key makes concurrent
+    // recorders add to one row. `subject` names a device or a keyed hash of a source address, never
+    // the address (docs/data-protection.md). A delivery now belongs to an alarm or to a security
+    // event: SQLite cannot drop NOT NULL in place, so its table is rebuilt; PostgreSQL alters it.
+    statements: [
+      {
+        sqlite: `CREATE TABLE security_events (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     episode INTEGER NOT NULL,
+     device_id TEXT,
+     network TEXT,
+     severity TEXT NOT NULL,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     detail TEXT NOT NULL,
+     acknowledged_at INTEGER,
+     acknowledged_by TEXT,
+     UNIQUE (kind, subject, episode))`,
+        postgres: `CREATE TABLE security_events (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     episode INTEGER NOT NULL,
+     device_id TEXT,
+     network TEXT,
+     severity TEXT NOT NULL,
+     first_seen BIGINT NOT NULL,
+     last_seen BIGINT NOT NULL,
+     count BIGINT NOT NULL,
+     detail TEXT NOT NULL,
+     acknowledged_at BIGINT,
+     acknowledged_by TEXT,
+     UNIQUE (kind, subject, episode))`,
+      },
+      "CREATE INDEX security_events_last_seen ON security_events (last_seen)",
+      {
+        sqlite: `CREATE TABLE notification_deliveries_v2 (
+     id INTEGER PRIMARY KEY,
+     alarm_id INTEGER REFERENCES alarms (id) ON DELETE CASCADE,
+     security_event_id INTEGER REFERENCES security_events (id) ON DELETE CASCADE,
+     episode INTEGER NOT NULL,
+     company_id TEXT,
+     kind TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     sent_at INTEGER,
+     UNIQUE (alarm_id, episode, kind, channel, target),
+     CHECK ((alarm_id IS NULL) <> (security_event_id IS NULL)))`,
+      },
+      {
+        sqlite: `INSERT INTO notification_deliveries_v2 (id, alarm_id, security_event_id, episode, company_id, kind,
+     channel, target, status, attempts, next_attempt_at, last_error, created_at, sent_at)
+     SELECT id, alarm_id, NULL, episode, company_id, kind, channel, target, status, attempts, next_attempt_at,
+     last_error, created_at, sent_at FROM notification_deliveries`,
+      },
+      { sqlite: "DROP TABLE notification_deliveries" },
+      { sqlite: "ALTER TABLE notification_deliveries_v2 RENAME TO notification_deliveries" },
+      {
+        sqlite:
+          "CREATE INDEX notification_deliveries_due ON notification_deliveries (status, next_attempt_at)",
+      },
+      {
+        sqlite:
+          "CREATE INDEX notification_deliveries_company ON notification_deliveries (company_id, created_at)",
+      },
+      { postgres: "ALTER TABLE notification_deliveries ALTER COLUMN alarm_id DROP NOT NULL" },
+      {
+        postgres:
+          "ALTER TABLE notification_deliveries ADD COLUMN security_event_id BIGINT REFERENCES security_events (id) ON DELETE CASCADE",
+      },
+      {
+        postgres:
+          "ALTER TABLE notification_deliveries ADD CHECK ((alarm_id IS NULL) <> (security_event_id IS NULL))",
+      },
+      `CREATE UNIQUE INDEX notification_deliveries_security ON notification_deliveries
+     (security_event_id, kind, channel, target) WHERE security_event_id IS NOT NULL`,
+    ],
+  },
 ];

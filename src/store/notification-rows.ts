@@ -38,7 +38,8 @@ export interface WebhookRow {
 
 export interface DeliveryRow {
   id: number;
-  alarm_id: number;
+  alarm_id: number | null;
+  security_event_id: number | null;
   episode: number;
   company_id: string | null;
   kind: string;
@@ -96,6 +97,7 @@ export function deliveryFromRow(r: DeliveryRow): Delivery {
   return {
     id: r.id,
     alarmId: r.alarm_id,
+    securityEventId: r.security_event_id ?? null,
     episode: r.episode,
     companyId: r.company_id,
     kind: r.kind as DeliveryKind,

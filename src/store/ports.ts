@@ -695,7 +695,8 @@ export interface Webhook {
   createdAt: number;
 }
 
-export type DeliveryKind = "raised" | "escalated" | "cleared" | "reminder";
+/** "security": a security event (SecurityEvent) opened an episode; every other kind is of an alarm. */
+export type DeliveryKind = "raised" | "escalated" | "cleared" | "reminder" | "security";
 export type DeliveryChannel = "email" | "webhook";
 export type DeliveryStatus = "pending" | "sent" | "failed";
 
@@ -706,8 +707,11 @@ export type DeliveryStatus = "pending" | "sent" | "failed";
  */
 export interface Delivery {
   id: number;
-  alarmId: number;
-  /** The alarm's `occurrences` when the episode was raised. */
+  /** The alarm announced; null for a security event's delivery. */
+  alarmId: number | null;
+  /** The security event announced (kind "security"); null for an alarm's delivery. */
+  securityEventId: number | null;
+  /** The alarm's `occurrences` when the episode was raised (a security event's `episode`). */
   episode: number;
   /** Company of the alarm's pump when the delivery was created (null: none), for company views. */
   companyId: string | null;
@@ -726,7 +730,7 @@ export interface Delivery {
 export type NewDelivery = Pick<
   Delivery,
   "alarmId" | "episode" | "companyId" | "kind" | "channel" | "target" | "createdAt"
->;
+> & { securityEventId?: number | null };
 
 /** How an attempt ended: sent, to be retried at `nextAttemptAt`, or given up. */
 export type DeliveryOutcome =
@@ -791,11 +795,76 @@ export interface NotificationStore {
   takeDueReminders(now: number, limit: number): Promise<{ alarmId: number; episode: number }[]>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Security events (src/security/): what the detectors saw, one record per detector, subject and episode
+
+export type SecuritySeverity = "warning" | "alarm";
+
+/**
+ * An attack or a device behaving unlike itself, as a detector saw it (docs/security.md). One record
+ * per (kind, subject, episode): an episode lasts while observations keep coming within the gap the
+ * recorder passes, and `count` sums them. `subject` is `device:<id>`, `source:<keyed hash>` or `fleet`
+ * — never a source address; `network` is the address's network prefix (IPv4 /24, IPv6 /48) at most.
+ * `detail` is text without personal data.
+ */
+export interface SecurityEvent {
+  id: number;
+  kind: string;
+  subject: string;
+  episode: number;
+  deviceId: string | null;
+  network: string | null;
+  severity: SecuritySeverity;
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  detail: string;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+}
+
+/** Observations of one detector about one subject, at `at`. */
+export type SecurityObservation = Pick<
+  SecurityEvent,
+  "kind" | "subject" | "deviceId" | "network" | "severity" | "count" | "detail"
+> & { at: number };
+
+export interface SecurityEventFilter {
+  kind?: string | undefined;
+  deviceId?: string | undefined;
+  /** Only events whose last observation is at or after this. */
+  since?: number | undefined;
+  acknowledged?: boolean | undefined;
+  /** Default 100. */
+  limit?: number | undefined;
+}
+
+export interface SecurityStore {
+  /**
+   * Adds the observation to its (kind, subject) episode when that was last seen within `gapMs` before
+   * `at` (count summed, severity the higher, detail and device replaced, lastSeen the later), or
+   * opens the next episode. Safe between processes: the unique (kind, subject, episode) decides a
+   * race, the loser adds to the winner's row. `opened` tells whether this call opened the episode.
+   */
+  recordSecurityEvent(
+    o: SecurityObservation,
+    gapMs: number,
+  ): Promise<{ event: SecurityEvent; opened: boolean }>;
+  getSecurityEvent(id: number): Promise<SecurityEvent | undefined>;
+  /** Last seen first. */
+  listSecurityEvents(f: SecurityEventFilter): Promise<SecurityEvent[]>;
+  /** NOT_FOUND when unknown; acknowledging twice keeps the first acknowledgement. */
+  acknowledgeSecurityEvent(id: number, actor: string, at: number): Promise<SecurityEvent>;
+  /** Deletes events last seen before `beforeMs` (with their deliveries); returns how many. */
+  pruneSecurityEvents(beforeMs: number): Promise<number>;
+}
+
 export interface Stores {
   registry: RegistryStore;
   telemetry: TelemetryStore;
   analytics: AnalyticsStore;
   tenancy: TenancyStore;
   notifications: NotificationStore;
+  security: SecurityStore;
   close(): Promise<void>;
 }

@@ -195,6 +195,11 @@ export const DATA_INVENTORY: readonly DataCategory[] = Object.freeze([
         "Nachrichten-IDs empfangener Pakete (zum Erkennen von Duplikaten)",
         "Message ids of received packets (to detect duplicates)",
       ),
+      item(
+        "securityEvents",
+        "Sicherheitsereignisse (z. B. gehäufte Fehlanmeldungen, ein Gerät, das sich ungewöhnlich verhält) mit Geräte-ID, Netzbereich und einem verschlüsselten Kennwert der Absenderadresse – nie der Adresse selbst",
+        "Security events (e.g. bursts of failed logins, a device behaving unlike itself) with the device id, the network range and a keyed hash of the source address — never the address itself",
+      ),
     ],
     purpose: {
       de: "Sicherer und störungsfreier Betrieb des Dienstes und Fehlersuche bei der Datenübertragung.",
@@ -246,6 +251,8 @@ export interface PrivacyInput {
   exportGraceDays: number;
   /** The user contact fields this installation collects (a subset of {@link PERSONAL_FIELDS}). */
   personalFields: readonly PersonalField[];
+  /** Days security events are kept after they were last seen (`security.retentionDays`). */
+  securityEventDays: number;
 }
 
 export interface PrivacyTable {
@@ -309,8 +316,8 @@ function retentionText(rule: RetentionRule, input: PrivacyInput): string {
         : `Raw data ${days(locale, retention.rawDays)}, hourly and daily aggregates ${days(locale, retention.rollupDays)}; after the contract ends, at most ${grace} more.`;
     case "logs":
       return locale === "de"
-        ? `Protokolle nach der Protokollrotation des Betreibers; Quarantäne und Nachrichten-IDs werden nach Vertragsende mit den Telemetriedaten gelöscht.`
-        : `Logs according to the operator's log rotation; quarantine and message ids are deleted with the telemetry after the contract ends.`;
+        ? `Protokolle nach der Protokollrotation des Betreibers; Quarantäne und Nachrichten-IDs werden nach Vertragsende mit den Telemetriedaten gelöscht; Sicherheitsereignisse ${days(locale, input.securityEventDays)} nach ihrem letzten Auftreten.`
+        : `Logs according to the operator's log rotation; quarantine and message ids are deleted with the telemetry after the contract ends; security events ${days(locale, input.securityEventDays)} after they were last seen.`;
   }
 }
 

@@ -155,6 +155,11 @@ const ROUTES: Record<string, Build> = {
   "GET /api/notifications/deliveries": (t) => ({
     path: `/api/notifications/deliveries?company=${t.company}`,
   }),
+  "GET /api/security/events": (t) => ({ path: `/api/security/events?device=${t.device}` }),
+  "POST /api/security/events/:eventId/acknowledge": () => ({
+    path: "/api/security/events/1/acknowledge",
+    body: {},
+  }),
 };
 
 const API_RULES = Object.entries(ACCESS).filter(

@@ -116,6 +116,40 @@ export function analyticsContract(
       assert.deepEqual(await store.alarmHistory(999_999), []);
     });
 
+    it("ignores replayed transitions: no second episode, no event, nothing moved back", async () => {
+      const d = "replay";
+      const type = "rule:vibration";
+      await store.raiseAlarm(raise(d, type, { ts: T }));
+      await store.raiseAlarm(raise(d, type, { ts: T + 10, severity: "alarm" }));
+      // Replayed while active: the older warning neither de-escalates nor moves lastRaisedAt back.
+      const early = await store.raiseAlarm(raise(d, type, { ts: T }));
+      assert.equal(early.event, null);
+      assert.equal(early.alarm.severity, "alarm");
+      assert.equal(early.alarm.lastRaisedAt, T + 10);
+      // A clear older than the last raise is a replay too.
+      assert.equal(await store.clearAlarm(d, type, T + 5, "old clear"), undefined);
+      const cleared = await store.clearAlarm(d, type, T + 20, "clear");
+      assert.equal(cleared?.clearedAt, T + 20);
+      // The whole episode again (analysis re-run after a crash): nothing changes.
+      for (const r of [raise(d, type, { ts: T }), raise(d, type, { ts: T + 10, severity: "alarm" })]) {
+        const again = await store.raiseAlarm(r);
+        assert.equal(again.event, null);
+        assert.equal(again.alarm.active, false);
+      }
+      assert.equal(await store.clearAlarm(d, type, T + 20, "clear"), undefined);
+      const [rec] = await store.listAlarms({ deviceIds: [d] });
+      assert.equal(rec?.occurrences, 1);
+      assert.equal(rec?.clearedAt, T + 20);
+      assert.deepEqual(
+        (await store.alarmHistory(rec!.id)).map((e) => e.kind),
+        ["raised", "escalated", "cleared"],
+      );
+      // A newer raise opens the next episode.
+      const next = await store.raiseAlarm(raise(d, type, { ts: T + 30 }));
+      assert.equal(next.event, "raised");
+      assert.equal(next.alarm.occurrences, 2);
+    });
+
     it("answers NOT_FOUND for unknown alarms and BAD_REQUEST for an empty comment", async () => {
       await assert.rejects(store.acknowledgeAlarm(999_999, "olga", T, ""), isCode("NOT_FOUND"));
       await assert.rejects(store.shelveAlarm(999_999, T + 1000, "olga", T, ""), isCode("NOT_FOUND"));

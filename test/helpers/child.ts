@@ -262,7 +262,7 @@ export function operatorGet<T>(server: { httpsPort: number }, dataDir: string, p
 export function operatorRequest<T>(
   server: { httpsPort: number },
   dataDir: string,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PATCH",
   path: string,
   body?: unknown,
 ): Promise<T> {

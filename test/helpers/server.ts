@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConfigInput, loadConfig } from "../../src/core/config.js";
-import { createLogger } from "../../src/core/log.js";
+import { createLogger, type Logger } from "../../src/core/log.js";
 import { type Running, startPumpwatch } from "../../src/main.js";
 import { RegistryAdmin } from "../../src/provisioning/admin.js";
 
@@ -20,7 +20,7 @@ export interface TestServer extends Running {
 /** Starts a whole pumpwatch on free ports over real TLS, in a fresh temporary data folder. */
 export async function startTestServer(
   overrides: ConfigInput = {},
-  opts: { now?: () => number } = {},
+  opts: { now?: () => number; log?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = overrides.data ?? (await mkdtemp(join(tmpdir(), "pumpwatch-test-")));
   const config = loadConfig({
@@ -34,7 +34,8 @@ export async function startTestServer(
       ...overrides,
     },
   });
-  const running = await startPumpwatch(config, createLogger({ level: config.logLevel }), opts);
+  const { log, ...startOpts } = opts;
+  const running = await startPumpwatch(config, log ?? createLogger({ level: config.logLevel }), startOpts);
   const admin = new RegistryAdmin(running.stores.registry, running.idScope);
   return {
     ...running,

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { PumpwatchError } from "../../src/core/errors.js";
 import { createSecretBox, type SecretBox } from "../../src/core/secrets.js";
 import type { CommitUnit, Stores } from "../../src/store/ports.js";
+import { securityContract } from "./security-contract.js";
 import { historyContract } from "./store-contract-history.js";
 import { purgeContract } from "./store-contract-purge.js";
 
@@ -224,6 +225,7 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
 
     historyContract(() => stores);
     purgeContract(() => stores);
+    securityContract(() => stores);
   });
 }
 

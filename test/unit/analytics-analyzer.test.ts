@@ -72,6 +72,27 @@ describe("PumpAnalyzer", () => {
     );
   });
 
+  it("restores rule debounce timers: a restart inside an alarm episode raises and clears as without it", () => {
+    const T0 = Date.UTC(2026, 2, 1);
+    const sample = (n: number) => ({
+      ts: T0 + n * 10_000,
+      values: { vibration: n >= 80 && n < 130 ? 8 + (n % 3) * 0.1 : 2 + (n % 5) * 0.05 },
+    });
+    const transitions = (cut: number | null) => {
+      let a = new PumpAnalyzer({ deviceId: "p", model: null });
+      const out: string[] = [];
+      for (let n = 0; n < 240; n++) {
+        if (n === cut) a = PumpAnalyzer.fromJSON(JSON.parse(JSON.stringify(a)));
+        for (const t of a.process(sample(n))) out.push(`${n} ${t.type} ${t.kind} ${t.severity}`);
+      }
+      return out;
+    };
+    const whole = transitions(null);
+    assert.deepEqual(whole, ["86 rule:vibrationHigh raise alarm", "142 rule:vibrationHigh clear alarm"]);
+    // During the on-delay, while active, during the off-delay.
+    for (const cut of [83, 100, 135]) assert.deepEqual(transitions(cut), whole, `restarted at sample ${cut}`);
+  });
+
   it("keeps a healthy pump quiet, learns its normal and reports health, forecasts and KPIs", () => {
     const { a, transitions } = run({ model: "RV100", duty: { type: "continuous", pressure: 200 } }, 6);
     assert.deepEqual(

@@ -120,9 +120,13 @@ describe("scale-out configuration", () => {
       (e) => e instanceof ConfigError && /postgres/.test(e.message),
     );
     assert.throws(() => loadConfig({ flags: { role: "ingest" } }), ConfigError);
-    assert.throws(
-      () => loadConfig({ flags: { role: "analytics", bus: ["nats://a:4222"], db: "postgres://u@h/db" } }),
-      /not available yet/,
-    );
+    const analytics = loadConfig({
+      flags: { role: "analytics", bus: ["nats://a:4222"], db: "postgres://u@h/db" },
+      env: { PUMPWATCH_BUS_PARTITIONS: "32", PUMPWATCH_ASSIGNED_HUB: "iot.example.com" },
+    });
+    assert.equal(analytics.busPartitions, 32);
+    assert.equal(analytics.busLeaseMs, 10_000);
+    assert.equal(analytics.assignedHub, "iot.example.com");
+    assert.throws(() => loadConfig({ flags: { role: "analytics" } }), /needs a bus/);
   });
 });

@@ -27,6 +27,7 @@ function input(locale: PrivacyLocale, over: Partial<PrivacyInput> = {}): Privacy
     retention: { rawDays: 731, rollupDays: 3653 },
     exportGraceDays: 29,
     personalFields: PERSONAL_FIELDS,
+    securityEventDays: 90,
     ...over,
   };
 }

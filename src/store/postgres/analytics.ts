@@ -5,6 +5,7 @@ import {
   alarmEventFromRow,
   alarmFromRow,
   alarmValues,
+  CLEAR_APPLIES,
   checkComment,
   checkShelve,
   DEFAULT_ALARM_LIMIT,
@@ -103,7 +104,7 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
     return this.#db.tx(async (c) => {
       const { rows } = await c.query<AlarmRow>(
         `UPDATE alarms SET active = 0, cleared_at = $1, updated_at = $1
-         WHERE device_id = $2 AND type = $3 AND active = 1 RETURNING *`,
+         WHERE device_id = $2 AND type = $3 AND active = 1 AND ${CLEAR_APPLIES.replace("?", "$1")} RETURNING *`,
         [ts, deviceId, type],
       );
       if (!rows[0]) return undefined;

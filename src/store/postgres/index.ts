@@ -5,6 +5,7 @@ import { migrate } from "./migrate.js";
 import { PostgresNotificationStore } from "./notifications.js";
 import { PgDb, type PgOptions } from "./pool.js";
 import { PostgresRegistryStore } from "./registry.js";
+import { PostgresSecurityStore } from "./security.js";
 import { PostgresTelemetryStore } from "./telemetry.js";
 import { PostgresTenancyStore } from "./tenancy.js";
 
@@ -29,6 +30,7 @@ export function openPostgresStores(url: string, box: SecretBox, opts: PgOptions 
     analytics: new PostgresAnalyticsStore(db),
     tenancy: new PostgresTenancyStore(db),
     notifications: new PostgresNotificationStore(db, box),
+    security: new PostgresSecurityStore(db),
     ready,
     async close() {
       await db.close();

@@ -115,12 +115,13 @@ export class PostgresNotificationStore implements NotificationStore {
   async enqueueDeliveries(ds: readonly NewDelivery[]): Promise<number> {
     if (ds.length === 0) return 0;
     const r = await this.#db.query(
-      `INSERT INTO notification_deliveries (alarm_id, episode, company_id, kind, channel, target, status,
-         attempts, next_attempt_at, last_error, created_at, sent_at)
-       SELECT d.alarm_id, d.episode, d.company_id, d.kind, d.channel, d.target, 'pending', 0, d.created_at,
-              NULL, d.created_at, NULL
-       FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-         AS d (alarm_id, episode, company_id, kind, channel, target, created_at)
+      `INSERT INTO notification_deliveries (alarm_id, security_event_id, episode, company_id, kind, channel,
+         target, status, attempts, next_attempt_at, last_error, created_at, sent_at)
+       SELECT d.alarm_id, d.security_event_id, d.episode, d.company_id, d.kind, d.channel, d.target, 'pending',
+              0, d.created_at, NULL, d.created_at, NULL
+       FROM unnest($1::bigint[], $8::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::bigint[])
+         AS d (alarm_id, security_event_id, episode, company_id, kind, channel, target, created_at)
        ON CONFLICT DO NOTHING`,
       [
         ds.map((d) => d.alarmId),
@@ -130,6 +131,7 @@ export class PostgresNotificationStore implements NotificationStore {
         ds.map((d) => d.channel),
         ds.map((d) => d.target),
         ds.map((d) => d.createdAt),
+        ds.map((d) => d.securityEventId ?? null),
       ],
     );
     return r.rowCount ?? 0;

@@ -5,6 +5,7 @@ import {
   alarmEventFromRow,
   alarmFromRow,
   alarmValues,
+  CLEAR_APPLIES,
   checkComment,
   checkShelve,
   DEFAULT_ALARM_LIMIT,
@@ -96,9 +97,9 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
         const row = this.#db
           .prepare(
             `UPDATE alarms SET active = 0, cleared_at = ?, updated_at = ?
-             WHERE device_id = ? AND type = ? AND active = 1 RETURNING *`,
+             WHERE device_id = ? AND type = ? AND active = 1 AND ${CLEAR_APPLIES} RETURNING *`,
           )
-          .get(ts, ts, deviceId, type) as AlarmRow | undefined;
+          .get(ts, ts, deviceId, type, ts) as AlarmRow | undefined;
         if (!row) return undefined;
         this.#event(row.id, ts, "cleared", row.severity, "system", text);
         return alarmFromRow(row);

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS, statementsFor } from "../migrations.js";
@@ -10,7 +10,13 @@ export type Db = Database.Database;
 
 /** Opens (creating if needed) the database file in WAL mode and brings its schema up to date. */
 export function openDb(file: string, opts: { synchronous: "FULL" | "NORMAL" }): Db {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ":memory:") {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Owner only: the file holds personal data and sealed device keys. SQLite gives the -wal and
+    // -shm files the database file's mode, so they follow.
+    closeSync(openSync(file, "a", 0o600));
+    chmodSync(file, 0o600);
+  }
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   // FULL: a committed transaction survives power loss; NORMAL: it survives a process crash.

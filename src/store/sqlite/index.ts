@@ -4,6 +4,7 @@ import { SqliteAnalyticsStore } from "./analytics.js";
 import { openDb } from "./db.js";
 import { SqliteNotificationStore } from "./notifications.js";
 import { SqliteRegistryStore } from "./registry.js";
+import { SqliteSecurityStore } from "./security.js";
 import { SqliteTelemetryStore } from "./telemetry.js";
 import { SqliteTenancyStore } from "./tenancy.js";
 
@@ -20,6 +21,7 @@ export function openSqliteStores(
     analytics: new SqliteAnalyticsStore(db),
     tenancy: new SqliteTenancyStore(db),
     notifications: new SqliteNotificationStore(db, box),
+    security: new SqliteSecurityStore(db),
     async close() {
       db.close();
     },

@@ -121,9 +121,9 @@ export class SqliteNotificationStore implements NotificationStore {
   async enqueueDeliveries(ds: readonly NewDelivery[]): Promise<number> {
     if (ds.length === 0) return 0;
     const insert = this.#db.prepare(
-      `INSERT INTO notification_deliveries (alarm_id, episode, company_id, kind, channel, target, status,
-         attempts, next_attempt_at, last_error, created_at, sent_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, NULL) ON CONFLICT DO NOTHING`,
+      `INSERT INTO notification_deliveries (alarm_id, security_event_id, episode, company_id, kind, channel,
+         target, status, attempts, next_attempt_at, last_error, created_at, sent_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, NULL) ON CONFLICT DO NOTHING`,
     );
     return this.#db
       .transaction(() => {
@@ -131,6 +131,7 @@ export class SqliteNotificationStore implements NotificationStore {
         for (const d of ds) {
           n += insert.run(
             d.alarmId,
+            d.securityEventId ?? null,
             d.episode,
             d.companyId,
             d.kind,

@@ -6,11 +6,12 @@ import { CompaniesPanel } from "./operator-companies.tsx";
 import { DevicesPanel } from "./operator-devices.tsx";
 import { EnrollmentsPanel } from "./operator-enrollments.tsx";
 import { QuarantinePanel } from "./operator-quarantine.tsx";
+import { SecurityPanel } from "./operator-security.tsx";
 import { useCompanies } from "./ui.tsx";
 
-type Tab = "companies" | "devices" | "enrollments" | "quarantine" | "audit";
+type Tab = "companies" | "devices" | "enrollments" | "quarantine" | "security" | "audit";
 
-/** Operator staff: companies, device registry, enrollments, quarantine, audit log. */
+/** Operator staff: companies, device registry, enrollments, quarantine, security events, audit log. */
 export function OperatorView({ me }: { me: Me }) {
   const admin = me.role === "operatorAdmin";
   const tabs: Tab[] = [
@@ -18,6 +19,7 @@ export function OperatorView({ me }: { me: Me }) {
     "devices",
     "enrollments",
     "quarantine",
+    "security",
     ...(admin ? ["audit" as const] : []),
   ];
   const [tab, setTab] = useState<Tab>("devices");
@@ -47,6 +49,7 @@ export function OperatorView({ me }: { me: Me }) {
       {tab === "devices" && <DevicesPanel companies={list} />}
       {tab === "enrollments" && <EnrollmentsPanel companies={list} />}
       {tab === "quarantine" && <QuarantinePanel />}
+      {tab === "security" && <SecurityPanel />}
       {tab === "audit" && admin && <AuditPanel companies={list} />}
     </section>
   );
