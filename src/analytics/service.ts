@@ -419,8 +419,8 @@ export class AnalyticsService {
       const ts = Number.isFinite(slot.analyzer.lastTs) ? slot.analyzer.lastTs : 0;
       states.push({ deviceId, state: JSON.stringify(slot.analyzer), ts });
     }
-    if (kpis.length > 0) await this.#o.store.addKpiHours(kpis);
-    if (states.length > 0) await this.#o.store.saveAnalyzerStates(states);
+    // One transaction: a crash never leaves integrals counted that the saved state would count again.
+    if (states.length > 0 || kpis.length > 0) await this.#o.store.saveAnalyzerStates(states, kpis);
   }
 
   // ---------------------------------------------------------------------------------------------

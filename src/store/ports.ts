@@ -421,7 +421,15 @@ export interface AnalyticsStore {
   /** Analyzer state of one device (opaque JSON text) and the time it covers. */
   loadAnalyzerState(deviceId: string): Promise<{ state: string; ts: number } | undefined>;
   /** Upserts all in one transaction (the last one wins when a device is named twice). */
-  saveAnalyzerStates(states: readonly { deviceId: string; state: string; ts: number }[]): Promise<void>;
+  /**
+   * Upserts analyzer states and, in the same transaction, adds the KPI integrals drained with them
+   * (`addKpiHours`): a crash leaves both or neither, so analysis resumed from the saved state never
+   * counts an hour's integrals twice.
+   */
+  saveAnalyzerStates(
+    states: readonly { deviceId: string; state: string; ts: number }[],
+    kpis?: readonly KpiHourRecord[],
+  ): Promise<void>;
 
   /**
    * Adds the integrals to what is stored for (device, hour), all rows in one transaction — idempotence

@@ -237,28 +237,22 @@ export class PostgresAnalyticsStore implements AnalyticsStore {
 
   async saveAnalyzerStates(
     states: readonly { deviceId: string; state: string; ts: number }[],
+    kpis: readonly KpiHourRecord[] = [],
   ): Promise<void> {
     const last = lastStates(states);
-    if (last.length === 0) return;
-    // One statement, so one transaction.
-    await this.#db.query(
-      `INSERT INTO analyzer_state (device_id, state, ts)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-       ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, ts = excluded.ts`,
-      [last.map((s) => s.deviceId), last.map((s) => s.state), last.map((s) => s.ts)],
-    );
+    if (kpis.length === 0) {
+      if (last.length > 0) await this.#db.query(UPSERT_STATES, stateArgs(last));
+      return;
+    }
+    await this.#db.tx(async (c) => {
+      await addKpiHoursWith(c, kpis);
+      if (last.length > 0) await c.query(UPSERT_STATES, stateArgs(last));
+    });
   }
 
   async addKpiHours(rows: readonly KpiHourRecord[]): Promise<void> {
-    const merged = mergeKpiHours(rows);
-    if (merged.length === 0) return;
-    const sums = merged.map(kpiSums);
-    // One statement, so one transaction; each (device, hour) appears once in it (mergeKpiHours).
-    await this.#db.query(ADD_KPI_HOURS, [
-      merged.map((r) => r.deviceId),
-      merged.map((r) => r.hour),
-      ...KPI_SUMS.map((_, i) => sums.map((s) => s[i])),
-    ]);
+    // One statement, so one transaction.
+    await addKpiHoursWith(this.#db, rows);
   }
 
   async purgeDevices(deviceIds: readonly string[]): Promise<AnalyticsPurge> {
@@ -311,4 +305,27 @@ async function insertEvent(
 ): Promise<AlarmEvent> {
   const { rows } = await c.query<AlarmEventRow>(INSERT_EVENT, [alarmId, ts, kind, severity, actor, text]);
   return alarmEventFromRow(rows[0]!);
+}
+
+const UPSERT_STATES = `INSERT INTO analyzer_state (device_id, state, ts)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+  ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, ts = excluded.ts`;
+
+function stateArgs(last: readonly { deviceId: string; state: string; ts: number }[]): unknown[] {
+  return [last.map((s) => s.deviceId), last.map((s) => s.state), last.map((s) => s.ts)];
+}
+
+/** Adds KPI integrals in one statement; each (device, hour) appears once in it (mergeKpiHours). */
+async function addKpiHoursWith(
+  c: { query(sql: string, args: unknown[]): Promise<unknown> },
+  rows: readonly KpiHourRecord[],
+): Promise<void> {
+  const merged = mergeKpiHours(rows);
+  if (merged.length === 0) return;
+  const sums = merged.map(kpiSums);
+  await c.query(ADD_KPI_HOURS, [
+    merged.map((r) => r.deviceId),
+    merged.map((r) => r.hour),
+    ...KPI_SUMS.map((_, i) => sums.map((s) => s[i])),
+  ]);
 }

@@ -247,6 +247,7 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
 
   async saveAnalyzerStates(
     states: readonly { deviceId: string; state: string; ts: number }[],
+    kpis: readonly KpiHourRecord[] = [],
   ): Promise<void> {
     const upsert = this.#db.prepare(
       `INSERT INTO analyzer_state (device_id, state, ts) VALUES (?, ?, ?)
@@ -254,23 +255,25 @@ export class SqliteAnalyticsStore implements AnalyticsStore {
     );
     this.#db
       .transaction(() => {
+        this.#addKpiHours(kpis);
         for (const s of lastStates(states)) upsert.run(s.deviceId, s.state, s.ts);
       })
       .immediate();
   }
 
   async addKpiHours(rows: readonly KpiHourRecord[]): Promise<void> {
+    this.#db.transaction(() => this.#addKpiHours(rows)).immediate();
+  }
+
+  #addKpiHours(rows: readonly KpiHourRecord[]): void {
     const merged = mergeKpiHours(rows);
+    if (merged.length === 0) return;
     const add = this.#db.prepare(
       `INSERT INTO kpi_hours (device_id, hour, ${KPI_SUMS.join(", ")})
        VALUES (?, ?, ${KPI_SUMS.map(() => "?").join(", ")})
        ON CONFLICT (device_id, hour) DO UPDATE SET ${KPI_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
     );
-    this.#db
-      .transaction(() => {
-        for (const r of merged) add.run(r.deviceId, r.hour, ...kpiSums(r));
-      })
-      .immediate();
+    for (const r of merged) add.run(r.deviceId, r.hour, ...kpiSums(r));
   }
 
   async queryKpiHours(
