@@ -2,7 +2,7 @@
  * Long fuzz runs (reliability.md tests 3 and 4, nightly size): the guarded MQTT parser fed many
  * random and mutated inputs in random chunk splits, then the network fuzzer against pumpwatch as a
  * child process over TLS while a canary device publishes QoS 1. The CI-sized runs are
- * test/unit/guard-fuzz.test.ts and test/e2e/mqtt-network-fuzz.test.ts.
+ * test/unit/guard-fuzz.test.ts and test/load/mqtt-network-fuzz.test.ts.
  *
  *   npm run fuzz:long [-- --inputs 1000000 --parser-seconds 600 --connections 20000
  *                        --malformed 200000 --seconds 1800 --concurrency 16 --seed N]

@@ -20,7 +20,7 @@ import { Notifier } from "./notify/notifier.js";
 import { ensureIdScope, RegistryAdmin } from "./provisioning/admin.js";
 import { SecurityMonitor } from "./security/service.js";
 import { startHousekeeping } from "./store/housekeeping.js";
-import type { Stores } from "./store/ports.js";
+import type { SecurityEvent, Stores } from "./store/ports.js";
 import { openPostgresStores } from "./store/postgres/index.js";
 import { openSqliteStores } from "./store/sqlite/index.js";
 import { PERSONAL_FIELDS } from "./tenancy/privacy.js";
@@ -85,6 +85,34 @@ export interface ScaleHooks {
   }): Promise<void>;
   /** Stops the bus parts (after the listeners closed and ingest drained, before the stores close). */
   close(): Promise<void>;
+}
+
+/**
+ * Security monitoring of a process (src/security/): `onOpened` hears each new episode (the
+ * notifier, or the bus in a gateway process). Source addresses are named by a hash keyed from the
+ * master key, the same in every process of an installation.
+ */
+export function createSecurityMonitor(
+  config: Config,
+  stores: Stores,
+  metrics: Metrics,
+  log: Logger,
+  onOpened: (event: SecurityEvent) => Promise<void> | void,
+): SecurityMonitor {
+  const slog = log.child({ part: "security" });
+  return new SecurityMonitor({
+    store: stores.security,
+    thresholds: config.security,
+    hashKey: createHmac("sha256", loadMasterKey(config.masterKey, join(resolve(config.data), "master.key")))
+      .update("pumpwatch security source names")
+      .digest(),
+    registry: metrics.registry,
+    onOpened: (event) => {
+      slog.warn({ kind: event.kind, subject: event.subject, severity: event.severity }, "security event");
+      return onOpened(event);
+    },
+    onError: (err, what) => slog.error({ err }, `${what} failed`),
+  });
 }
 
 /** Opens the stores named by the config: the embedded SQLite file by default, or PostgreSQL by URL. */
@@ -239,28 +267,17 @@ export async function startPumpwatch(
   });
   // The watched cloud: failed authentications, DPS abuse, quarantine spikes and devices unlike
   // themselves become security events (src/security/). Source addresses are named by a keyed hash.
-  const slog = log.child({ part: "security" });
-  const security = new SecurityMonitor({
-    store: stores.security,
-    thresholds: config.security,
-    hashKey: createHmac("sha256", loadMasterKey(config.masterKey, join(dataDir, "master.key")))
-      .update("pumpwatch security source names")
-      .digest(),
-    registry: metrics.registry,
-    onOpened: (event) => {
-      slog.warn({ kind: event.kind, subject: event.subject, severity: event.severity }, "security event");
-      return notifier.onSecurityEvent(event);
-    },
-    onError: (err, what) => slog.error({ err }, `${what} failed`),
-  });
-  ingest.onPacket((deviceId, bytes, quarantined) => security.packet(deviceId, bytes, quarantined));
-  gateway.on("authFailed", (info) => {
-    // Overload refusals (CONNACK 3) are no authentication failures.
-    if (info.reason !== "too_many_connections" && info.reason !== "ingest_overloaded")
-      security.authFailed("mqtt", info.remote, info.clientId);
-  });
-  gateway.on("deviceConnected", (deviceId) => security.deviceConnected(deviceId));
-  provisioning.onAnswered((req, status) => security.dpsRequest(req.remote, req.registrationId, status));
+  const security = createSecurityMonitor(config, stores, metrics, log, (event) =>
+    notifier.onSecurityEvent(event),
+  );
+  device.watchSecurity(security);
+  // Gateway processes of a scale-out announce theirs on the bus; their deliveries are unique per
+  // event, so every api process may enqueue them.
+  const unwatchRemote = scale
+    ? bus.subscribe("security", (event) =>
+        notifier.onSecurityEvent(event).catch((err) => log.error({ err }, "security notification failed")),
+      )
+    : () => {};
   const app = buildApp({
     tls: material,
     privacy: {
@@ -389,6 +406,7 @@ export async function startPumpwatch(
       await ingest.drain();
       await scale?.close();
       await analytics.close();
+      unwatchRemote();
       await security.close();
       await notifier.close();
       await app.close();

@@ -342,19 +342,21 @@ export function analyticsRoutes(app: FastifyInstance, deps: AnalyticsRoutesDeps)
   });
 }
 
-const TOPICS: readonly BusTopic[] = ["alarm", "values", "connectivity", "maintenance"];
+/** Topics of the live stream: what pumps do (security events are for operators, through their API). */
+type LiveTopic = Exclude<BusTopic, "security">;
+const TOPICS: readonly LiveTopic[] = ["alarm", "values", "connectivity", "maintenance"];
 
-function parseTopics(value: string | undefined): BusTopic[] {
+function parseTopics(value: string | undefined): LiveTopic[] {
   if (!value) return [...TOPICS];
   const wanted = value.split(",").filter(Boolean);
-  const bad = wanted.filter((t) => !TOPICS.includes(t as BusTopic));
+  const bad = wanted.filter((t) => !TOPICS.includes(t as LiveTopic));
   if (bad.length > 0) {
     throw new PumpwatchError(
       "BAD_REQUEST",
       `unknown event topic(s) ${bad.join(", ")}; known: ${TOPICS.join(", ")}`,
     );
   }
-  return wanted as BusTopic[];
+  return wanted as LiveTopic[];
 }
 
 /** Device ids of the fleet, optionally of one company. */

@@ -6,7 +6,7 @@
  * Delivery is at-most-once and best effort: a subscriber that throws is isolated from the others and
  * from the publisher. Durable facts live in the stores; the bus only announces them.
  */
-import type { AlarmEventKind, AlarmRecord } from "../store/ports.js";
+import type { AlarmEventKind, AlarmRecord, SecurityEvent } from "../store/ports.js";
 
 export interface BusEvents {
   /** An alarm was raised, escalated, cleared, acknowledged, shelved or commented. */
@@ -17,6 +17,8 @@ export interface BusEvents {
   connectivity: { deviceId: string; connected: boolean; at: number };
   /** A maintenance action was logged. */
   maintenance: { deviceId: string; id: number; action: string; ts: number };
+  /** A security event opened an episode in a process without a notifier (a scale-out gateway). */
+  security: SecurityEvent;
 }
 
 export type BusTopic = keyof BusEvents;

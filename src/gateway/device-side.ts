@@ -8,6 +8,7 @@ import type { DeviceDirectory } from "../ingest/directory.js";
 import { type CommitFn, Ingest } from "../ingest/ingest.js";
 import { DpsAbuseGuard } from "../provisioning/dps-limits.js";
 import { ProvisioningService } from "../provisioning/service.js";
+import type { SecurityMonitor } from "../security/service.js";
 import type { Stores } from "../store/ports.js";
 import { Gateway } from "./gateway.js";
 import { DeviceThrottle, limitConnectionRate } from "./limits.js";
@@ -29,6 +30,8 @@ export interface DeviceSide {
   /** Hub names a device may use: the HTTPS port counts once the HTTPS server listens. */
   names(): string[];
   setHttpsPort(port: number): void;
+  /** Feeds security monitoring: packets, refused CONNECTs, connections and DPS answers. */
+  watchSecurity(security: SecurityMonitor): void;
   /**
    * Polls the registry every 250 ms for changes made elsewhere (the CLI, another process) and drops
    * the connections they revoked; returns the function that stops it.
@@ -171,6 +174,16 @@ export async function startDeviceSide(o: {
     names,
     setHttpsPort(port) {
       httpsPort = port;
+    },
+    watchSecurity(security) {
+      ingest.onPacket((deviceId, bytes, quarantined) => security.packet(deviceId, bytes, quarantined));
+      gateway.on("authFailed", (info) => {
+        // Overload refusals (CONNACK 3) are no authentication failures.
+        if (info.reason !== "too_many_connections" && info.reason !== "ingest_overloaded")
+          security.authFailed("mqtt", info.remote, info.clientId);
+      });
+      gateway.on("deviceConnected", (deviceId) => security.deviceConnected(deviceId));
+      provisioning.onAnswered((req, status) => security.dpsRequest(req.remote, req.registrationId, status));
     },
     watchRegistry() {
       const timer = setInterval(() => {

@@ -11,7 +11,7 @@ import { ensureTls, SERVER_TLS_POLICY } from "../core/tls.js";
 import { startDeviceSide } from "../gateway/device-side.js";
 import { DeviceDirectory } from "../ingest/directory.js";
 import type { CommitFn } from "../ingest/ingest.js";
-import { openStores, type ScaleHooks, startPumpwatch } from "../main.js";
+import { createSecurityMonitor, openStores, type ScaleHooks, startPumpwatch } from "../main.js";
 import { ensureIdScope } from "../provisioning/admin.js";
 import type { Stores } from "../store/ports.js";
 import { AnalyticsWorker, remoteAnalytics } from "./analytics-worker.js";
@@ -254,6 +254,12 @@ async function startGateway(config: Config, log: Logger): Promise<RoleRunning> {
     registry: stores.registry,
     onError: (err) => glog.error({ err }, "device control failure"),
   });
+  // Security events go to the api processes' notifiers through the bus.
+  const security = createSecurityMonitor(config, stores, metrics, log, (event) =>
+    bus.bus.publish("security", event),
+  );
+  device.watchSecurity(security);
+  security.start();
   // The analytics owner of a pump learns of its connection through the event bus.
   gateway.on("deviceConnected", (deviceId, at) =>
     bus.bus.publish("connectivity", { deviceId, connected: true, at }),
@@ -306,6 +312,7 @@ async function startGateway(config: Config, log: Logger): Promise<RoleRunning> {
       await closed;
       // Packets in flight are appended (and acknowledged) before the bus connection drains.
       await ingest.drain();
+      await security.close();
       await app.close();
       await bus.close();
       await stores.close();

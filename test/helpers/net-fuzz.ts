@@ -4,7 +4,7 @@
  * the gateway's reaction (answer, close, or waiting for more bytes) is seen before the next one. It
  * runs against a pumpwatch started as a child process (its exits and memory are watched) while a
  * canary device publishes QoS 1 telemetry and must get every PUBACK. Used by
- * test/e2e/mqtt-network-fuzz.test.ts and `npm run fuzz:long`.
+ * test/load/mqtt-network-fuzz.test.ts and `npm run fuzz:long`.
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -58,7 +58,9 @@ export interface NetFuzzFigures {
   /** Well-framed packets with a malformed topic, property bag or JSON payload. */
   malformedContent: number;
   validPackets: number;
+  /** Valid publishes without PUBACK: all of them, and those whose connection the gateway closed. */
   validPubacksMissing: number;
+  validOnClosedConnection: number;
   /** How the gateway met the malformed packets. */
   reactions: { answered: number; closed: number; waited: number };
   connectRefused: number;
@@ -198,6 +200,7 @@ class Tally {
   content = 0;
   valid = 0;
   pubacksMissing = 0;
+  pubacksMissingClosed = 0;
   answered = 0;
   closed = 0;
   waited = 0;
@@ -216,6 +219,7 @@ async function session(
   ctx: VectorContext,
   o: NetFuzzOptions,
   t: Tally,
+  serverLog: () => string = () => "",
 ): Promise<void> {
   // Most reconnects resume their TLS session, some do a full handshake.
   const c = await RawClient.open(target, 5000, r() < 0.8 ? tickets.get(ctx.deviceId) : undefined);
@@ -241,9 +245,14 @@ async function session(
         t.valid++;
         if (reaction !== "answered") {
           t.pubacksMissing++;
+          if (reaction === "closed") t.pubacksMissingClosed++;
           // The packets before it, to replay what made the gateway lose it.
           o.log?.(
-            `valid publish ${reaction}; before it: ${hist.map((h) => h.subarray(0, 160).toString("hex")).join(" ")}`,
+            `valid publish ${reaction} (device ${ctx.deviceId}, step ${s}, ${Date.now() - c.opened} ms into the session); before it: ${hist.map((h) => h.subarray(0, 160).toString("hex")).join(" ")}; server log: ${serverLog()
+              .split("\n")
+              .filter((l) => l.includes(ctx.deviceId) && !l.includes('"connected"'))
+              .slice(-4)
+              .join(" | ")}`,
           );
         }
         continue;
@@ -415,7 +424,7 @@ export async function runNetworkFuzz(o: NetFuzzOptions): Promise<NetFuzzFigures>
         pool.slice(0, o.concurrency).map(async (d, w) => {
           const r = rng((o.seed ^ Math.imul(w + 1, 0x85ebca6b) ^ int(rand, 0, 2 ** 30)) >>> 0);
           while (!until() && Date.now() - started < o.maxSeconds * 1000) {
-            await session(r, target, ctxOf(d), o, t).catch(() => {
+            await session(r, target, ctxOf(d), o, t, () => server.output()).catch(() => {
               t.sessionErrors++;
             });
           }
@@ -470,6 +479,7 @@ export async function runNetworkFuzz(o: NetFuzzOptions): Promise<NetFuzzFigures>
       malformedContent: t.content,
       validPackets: t.valid,
       validPubacksMissing: t.pubacksMissing,
+      validOnClosedConnection: t.pubacksMissingClosed,
       reactions: { answered: t.answered, closed: t.closed, waited: t.waited },
       connectRefused: t.connectRefused,
       sessionErrors: t.sessionErrors,
