@@ -52,6 +52,9 @@ export async function startNatsCluster(dir: string, size = 3): Promise<NatsClust
   const specs: { name: string; port: number; route: number }[] = [];
   for (let i = 0; i < size; i++)
     specs.push({ name: `n${i + 1}`, port: await freePort(), route: await freePort() });
+  // Every process ever started, so that `stop` leaves none behind (a live one keeps the test alive).
+  const all = new Set<ChildProcess>();
+  let stopped = false;
   const nodes: NatsNode[] = specs.map((spec) => {
     let child: ChildProcess | undefined;
     let exited: Promise<void> = Promise.resolve();
@@ -62,6 +65,7 @@ export async function startNatsCluster(dir: string, size = 3): Promise<NatsClust
       url: `nats://127.0.0.1:${spec.port}`,
       running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
       async start() {
+        if (stopped || (child && child.exitCode === null && child.signalCode === null)) return;
         await mkdir(join(dir, spec.name), { recursive: true });
         await writeFile(
           conf,
@@ -79,10 +83,12 @@ export async function startNatsCluster(dir: string, size = 3): Promise<NatsClust
             "}",
           ].join("\n"),
         );
-        child = spawn(NATS_SERVER, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-        child.stderr?.resume();
+        if (stopped) return;
+        child = spawn(NATS_SERVER, ["-c", conf], { stdio: ["ignore", "ignore", "ignore"] });
         const c = child;
+        all.add(c);
         exited = new Promise((r) => c.once("exit", () => r()));
+        c.once("exit", () => all.delete(c));
       },
       async kill() {
         if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -116,7 +122,9 @@ export async function startNatsCluster(dir: string, size = 3): Promise<NatsClust
       }
     },
     async stop() {
+      stopped = true;
       for (const n of nodes) await n.kill();
+      for (const c of all) c.kill("SIGKILL");
     },
   };
   await cluster.ready();
