@@ -115,6 +115,16 @@ export function createSecurityMonitor(
   });
 }
 
+/** The analytics settings of the config, as AnalyticsService takes them. */
+export function analyticsOptions(config: Config) {
+  return {
+    offlineAfterMs: config.analytics.offlineAfterSec * 1000,
+    flushMs: config.analytics.flushSec * 1000,
+    maxBacklogSamples: config.analytics.maxBacklogSamples,
+    replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
+  };
+}
+
 /** Opens the stores named by the config: the embedded SQLite file by default, or PostgreSQL by URL. */
 export function openStores(config: Config): Stores {
   const dataDir = resolve(config.data);
@@ -182,10 +192,7 @@ export async function startPumpwatch(
     bus,
     log: log.child({ part: "analytics" }),
     metrics,
-    offlineAfterMs: config.analytics.offlineAfterSec * 1000,
-    flushMs: config.analytics.flushSec * 1000,
-    maxBacklogSamples: config.analytics.maxBacklogSamples,
-    replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
+    ...analyticsOptions(config),
     ...(scale ? { owns: (id: string) => scale.owns(id), delegate: scale.delegate, logFed: true } : {}),
   });
   // In bus mode the analytics worker feeds analytics from the log's partitions it holds.

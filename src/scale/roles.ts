@@ -11,7 +11,13 @@ import { ensureTls, SERVER_TLS_POLICY } from "../core/tls.js";
 import { startDeviceSide } from "../gateway/device-side.js";
 import { DeviceDirectory } from "../ingest/directory.js";
 import type { CommitFn } from "../ingest/ingest.js";
-import { createSecurityMonitor, openStores, type ScaleHooks, startPumpwatch } from "../main.js";
+import {
+  analyticsOptions,
+  createSecurityMonitor,
+  openStores,
+  type ScaleHooks,
+  startPumpwatch,
+} from "../main.js";
 import { ensureIdScope } from "../provisioning/admin.js";
 import type { Stores } from "../store/ports.js";
 import { AnalyticsWorker, remoteAnalytics } from "./analytics-worker.js";
@@ -320,18 +326,26 @@ async function startGateway(config: Config, log: Logger): Promise<RoleRunning> {
   };
 }
 
-/** An ingest worker storing the log's units, with /healthz and /metrics only. */
-async function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
+/**
+ * A worker process (ingest, analytics): the stores, the bus, `begin`'s worker, and an HTTPS server
+ * with /healthz and /metrics only. `begin` returns the worker's stop, run first on close (it finishes
+ * and acks what it holds) before the bus connection drains.
+ */
+async function startWorkerRole(
+  config: Config,
+  log: Logger,
+  begin: (parts: { stores: Stores; metrics: Metrics; bus: BusParts }) => Promise<() => Promise<void>>,
+): Promise<RoleRunning> {
   const material = await tlsFor(config);
   const stores = openStores(config);
   const idScope = await ensureIdScope(stores.registry, config.idScope);
   const metrics = createMetrics();
-  const bus = await openBus(config, `pumpwatch-ingest-${process.pid}`, log);
-  const worker = await startWorker(config, bus.jlog, stores, metrics, log);
+  const bus = await openBus(config, `pumpwatch-${config.role}-${process.pid}`, log);
+  const stop = await begin({ stores, metrics, bus });
   let ready = true;
   const app = await listenHttps(config, material, log, metrics, () => ready && bus.connected());
   return {
-    role: "ingest",
+    role: config.role,
     mqttPort: 0,
     httpsPort: (app.server.address() as AddressInfo).port,
     idScope,
@@ -342,8 +356,7 @@ async function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
     stores,
     async close() {
       ready = false;
-      // Commits and acks what was delivered, then drains the connection.
-      await worker.stop();
+      await stop();
       await bus.close();
       await app.close();
       await stores.close();
@@ -351,52 +364,39 @@ async function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
   };
 }
 
-/** An analytics worker: partitions of the log analysed in order, with /healthz and /metrics. */
-async function startAnalytics(config: Config, log: Logger): Promise<RoleRunning> {
-  const material = await tlsFor(config);
-  const stores = openStores(config);
-  const idScope = await ensureIdScope(stores.registry, config.idScope);
-  const metrics = createMetrics();
-  const bus = await openBus(config, `pumpwatch-analytics-${process.pid}`, log);
-  let worker: AnalyticsWorker | undefined;
-  const analytics = new AnalyticsService({
-    store: stores.analytics,
-    telemetry: stores.telemetry,
-    directory: new DeviceDirectory(stores.registry),
-    bus: bus.bus,
-    log: log.child({ part: "analytics" }),
-    metrics,
-    offlineAfterMs: config.analytics.offlineAfterSec * 1000,
-    flushMs: config.analytics.flushSec * 1000,
-    maxBacklogSamples: config.analytics.maxBacklogSamples,
-    replayMaxMs: config.analytics.replayMaxHours * 3_600_000,
-    owns: (id) => worker?.holds(id) ?? false,
-    logFed: true,
+/** An ingest worker storing the log's units: commits and acks what was delivered on close. */
+function startIngest(config: Config, log: Logger): Promise<RoleRunning> {
+  return startWorkerRole(config, log, async ({ stores, metrics, bus }) => {
+    const worker = await startWorker(config, bus.jlog, stores, metrics, log);
+    return () => worker.stop();
   });
-  analytics.start();
-  worker = await startAnalyticsWorker(config, bus, analytics, stores, log);
-  let ready = true;
-  const app = await listenHttps(config, material, log, metrics, () => ready && bus.connected());
-  return {
-    role: "analytics",
-    mqttPort: 0,
-    httpsPort: (app.server.address() as AddressInfo).port,
-    idScope,
-    assignedHub: config.host,
-    caPath: material.caPath,
-    operatorToken: undefined,
-    operatorTokenCreated: false,
-    stores,
-    async close() {
-      ready = false;
-      // Analyses and acks the batches in hand, writes back, frees the leases for the others.
+}
+
+/**
+ * An analytics worker: partitions of the log analysed in order. On close it analyses and acks the
+ * batches in hand, writes back, and frees its leases for the others.
+ */
+function startAnalytics(config: Config, log: Logger): Promise<RoleRunning> {
+  return startWorkerRole(config, log, async ({ stores, metrics, bus }) => {
+    let worker: AnalyticsWorker | undefined;
+    const analytics = new AnalyticsService({
+      ...analyticsOptions(config),
+      store: stores.analytics,
+      telemetry: stores.telemetry,
+      directory: new DeviceDirectory(stores.registry),
+      bus: bus.bus,
+      log: log.child({ part: "analytics" }),
+      metrics,
+      owns: (id) => worker?.holds(id) ?? false,
+      logFed: true,
+    });
+    analytics.start();
+    worker = await startAnalyticsWorker(config, bus, analytics, stores, log);
+    return async () => {
       await worker?.stop();
       await analytics.close();
-      await bus.close();
-      await app.close();
-      await stores.close();
-    },
-  };
+    };
+  });
 }
 
 /**

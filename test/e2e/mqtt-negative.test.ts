@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import https from "node:https";
-import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import tls from "node:tls";
 import { connect, type MqttClient } from "mqtt";
-import { generate, type Packet, parser } from "mqtt-packet";
+import { generate } from "mqtt-packet";
 import { generateKey } from "../../src/core/keys.js";
 import { createSas } from "../../src/core/sas.js";
+import { RawClient, within } from "../helpers/mqtt-raw.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const API_VERSION = "api-version=2021-04-12";
@@ -19,19 +18,6 @@ const API_VERSION = "api-version=2021-04-12";
 interface TestDevice {
   id: string;
   key: string;
-}
-
-/** Rejects when `p` does not settle within `ms`; the timer never outlives the wait. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function nowSec(): number {
@@ -69,87 +55,6 @@ function rawPublish(topic: Buffer, payload: Buffer, messageId = 1): Buffer {
   id.writeUInt16BE(messageId);
   const body = Buffer.concat([len, topic, id, payload]);
   return Buffer.concat([Buffer.from([0x32]), varint(body.length), body]);
-}
-
-/** A socket speaking raw MQTT bytes: collects the packets the server sends and when it closed. */
-class RawClient {
-  readonly socket: net.Socket;
-  readonly opened = Date.now();
-  /** Milliseconds from open to close. */
-  readonly closed: Promise<number>;
-  #packets: Packet[] = [];
-  #wake: (() => void) | undefined;
-  #isClosed = false;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    const p = parser({ protocolVersion: 4 });
-    p.on("packet", (packet: Packet) => {
-      this.#packets.push(packet);
-      this.#wake?.();
-    });
-    socket.on("data", (chunk: Buffer) => p.parse(chunk));
-    // Resets are expected when the server drops a violating connection.
-    socket.on("error", () => {});
-    this.closed = new Promise((resolve) =>
-      socket.once("close", () => {
-        this.#isClosed = true;
-        this.#wake?.();
-        resolve(Date.now() - this.opened);
-      }),
-    );
-  }
-
-  /** A TLS connection to the MQTT port (TLS handshake done); `useTls: false` gives a bare TCP socket. */
-  static async open(s: TestServer, useTls = true): Promise<RawClient> {
-    const socket = useTls
-      ? tls.connect({ host: "127.0.0.1", port: s.mqttPort, ca: s.ca, servername: "localhost" })
-      : net.connect({ host: "127.0.0.1", port: s.mqttPort });
-    const client = new RawClient(socket);
-    await within(
-      new Promise<void>((resolve, reject) => {
-        socket.once(useTls ? "secureConnect" : "connect", () => resolve());
-        socket.once("error", reject);
-      }),
-      3000,
-      "the raw connection",
-    );
-    return client;
-  }
-
-  write(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  /** The next packet from the server; rejects if the connection closes first. */
-  async next(ms = 3000): Promise<Packet> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const p = this.#packets.shift();
-      if (p) return p;
-      if (this.#isClosed) throw new Error("connection closed before the expected packet");
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no packet within ${ms} ms`);
-      await within(
-        new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        }),
-        left,
-        "a packet",
-      ).finally(() => {
-        this.#wake = undefined;
-      });
-    }
-  }
-
-  /** Waits for the server to close the connection; returns ms since open. */
-  async expectClosed(ms: number, what: string): Promise<number> {
-    return within(this.closed, ms, `the server to close the connection (${what})`);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
 }
 
 describe("MQTT gateway: refused connections, violations and poison telemetry", () => {
@@ -266,7 +171,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
   }
 
   async function rawConnected(d: TestDevice): Promise<RawClient> {
-    const r = await RawClient.open(s);
+    const r = await RawClient.open({ port: s.mqttPort, ca: s.ca });
     raws.push(r);
     r.write(connectBytes(d.id, d.key));
     const connack = await r.next();
@@ -414,7 +319,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
     });
 
     it("raw socket: the CONNACK bytes carry return code 5 and the server closes", async () => {
-      const r = await RawClient.open(s);
+      const r = await RawClient.open({ port: s.mqttPort, ca: s.ca });
       raws.push(r);
       const d = await newDevice();
       r.write(connectBytes(d.id, generateKey()));
@@ -550,7 +455,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
     });
 
     it("an oversize CONNECT is refused from its header", async () => {
-      const r = await RawClient.open(s);
+      const r = await RawClient.open({ port: s.mqttPort, ca: s.ca });
       raws.push(r);
       r.write(Buffer.concat([Buffer.from([0x10]), varint(1024 * 1024), Buffer.from([0x00, 0x04])]));
       await r.expectClosed(2000, "oversize CONNECT header");
@@ -565,7 +470,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
     });
 
     it("a first packet that is not CONNECT closes the connection", async () => {
-      const r = await RawClient.open(s);
+      const r = await RawClient.open({ port: s.mqttPort, ca: s.ca });
       raws.push(r);
       r.write(rawPublish(Buffer.from(telemetryTopic(canaryId, "pre-connect")), Buffer.from(sample())));
       await r.expectClosed(2000, "PUBLISH before CONNECT");
@@ -598,7 +503,7 @@ describe("MQTT gateway: refused connections, violations and poison telemetry", (
     ] as const) {
       it(`${what} in the CONNECT client id closes the connection without a CONNACK`, async () => {
         const d = await newDevice();
-        const r = await RawClient.open(s);
+        const r = await RawClient.open({ port: s.mqttPort, ca: s.ca });
         raws.push(r);
         const connect = connectBytes(d.id, d.key, { clientId: "ZZ", clean: true });
         const at = connect.indexOf(Buffer.from("ZZ"));
@@ -739,7 +644,8 @@ describe("MQTT gateway: connect timeout and overload (tight limits)", () => {
   });
 
   async function open(useTls = true): Promise<RawClient> {
-    const r = await RawClient.open(s, useTls);
+    const target = { port: s.mqttPort, ca: s.ca };
+    const r = useTls ? await RawClient.open(target) : await RawClient.openPlain(target);
     raws.push(r);
     return r;
   }

@@ -3,6 +3,7 @@
  * server answers (parsed with mqtt-packet) and when it closed. No MQTT client logic at all, so a
  * test can send what no client library would.
  */
+import net from "node:net";
 import tls from "node:tls";
 import { type Packet, parser } from "mqtt-packet";
 
@@ -27,6 +28,7 @@ export interface RawTarget {
 
 /** A socket speaking raw MQTT bytes: collects the packets the server sends and when it closed. */
 export class RawClient {
+  /** A TLS socket, except from `openPlain`. */
   readonly socket: tls.TLSSocket;
   readonly opened = Date.now();
   /** Milliseconds from open to close. */
@@ -85,6 +87,27 @@ export class RawClient {
         }),
         timeoutMs,
         "the TLS handshake",
+      );
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    return client;
+  }
+
+  /** A bare TCP connection to the MQTT port, for what a client does before (or instead of) TLS. */
+  static async openPlain(target: RawTarget, timeoutMs = 5000): Promise<RawClient> {
+    const socket = net.connect({ host: "127.0.0.1", port: target.port });
+    // Only the socket methods of net.Socket are used on a plain connection.
+    const client = new RawClient(socket as tls.TLSSocket);
+    try {
+      await within(
+        new Promise<void>((resolve, reject) => {
+          socket.once("connect", () => resolve());
+          socket.once("error", reject);
+        }),
+        timeoutMs,
+        "the TCP connection",
       );
     } catch (err) {
       socket.destroy();
