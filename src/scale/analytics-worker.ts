@@ -16,11 +16,14 @@ import type { EventBus } from "../core/bus.js";
 import { PumpwatchError, type ErrorCode as PwErrorCode } from "../core/errors.js";
 import type { CommitUnit } from "../store/ports.js";
 import {
+  CONSUMER_NOT_FOUND,
   DEFAULT_PARTITIONS,
   DEFAULT_STREAM,
   DEFAULT_SUBJECT_PREFIX,
   decodeUnit,
+  isApiError,
   partitionOf,
+  watchFetch,
 } from "./jetstream.js";
 import { decodeJson, encodeJson, openBucket } from "./nats-util.js";
 
@@ -97,6 +100,7 @@ export class AnalyticsWorker {
   readonly #leaseMs: number;
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> = Promise.resolve();
+  #renewedAt = 0;
   #stopped = false;
   #unsubscribe: () => void;
 
@@ -150,17 +154,7 @@ export class AnalyticsWorker {
   /** One lease round: renew, then take or give partitions towards this worker's fair share. */
   async #rebalance(): Promise<void> {
     if (this.#stopped) return;
-    await this.#kv.put(`member.${this.id}`, encodeJson(Date.now()));
-    for (const [p, h] of this.#held) {
-      try {
-        h.revision = await this.#kv.update(leaseKey(p), encodeJson(this.id), h.revision);
-      } catch (err) {
-        // Expired and taken by another worker, or the bucket is unreachable: either way stop
-        // analysing it; the analysis so far is written back for whoever holds it next.
-        this.#error(err);
-        await this.#release(p, false);
-      }
-    }
+    await this.#renew();
     let members = 0;
     for await (const _ of await this.#kv.keys("member.*")) members++;
     const share = Math.ceil(this.#partitions / Math.max(1, members));
@@ -178,6 +172,24 @@ export class AnalyticsWorker {
         continue; // held by another worker
       }
       await this.#take(p, revision);
+      // Taking over (a warm-up, a consumer) takes time: keep the other leases alive meanwhile.
+      if (Date.now() - this.#renewedAt > this.#leaseMs / 3) await this.#renew();
+    }
+  }
+
+  /** Renews membership and every lease held; a lease that cannot be renewed is given up. */
+  async #renew(): Promise<void> {
+    this.#renewedAt = Date.now();
+    await this.#kv.put(`member.${this.id}`, encodeJson(Date.now()));
+    for (const [p, h] of this.#held) {
+      try {
+        h.revision = await this.#kv.update(leaseKey(p), encodeJson(this.id), h.revision);
+      } catch (err) {
+        // Expired and taken by another worker, or the bucket is unreachable: either way stop
+        // analysing it; the analysis so far is written back for whoever holds it next.
+        this.#error(err);
+        await this.#release(p, false);
+      }
     }
   }
 
@@ -234,7 +246,12 @@ export class AnalyticsWorker {
     const name = `pumpwatch-analytics-${p}`;
     const jsm = await this.#o.nc.jetstreamManager();
     const maxBatch = this.#o.maxBatch ?? 500;
-    const info = await jsm.consumers.info(stream, name).catch(() => undefined);
+    const info = await jsm.consumers.info(stream, name).catch((err) => {
+      if (isApiError(err, CONSUMER_NOT_FOUND)) return undefined;
+      throw err;
+    });
+    // Nothing delivered and unacked: it already starts at the first unit not acked.
+    if (info && info.num_ack_pending === 0) return this.#o.nc.jetstream().consumers.get(stream, name);
     if (info) await jsm.consumers.delete(stream, name);
     await jsm.consumers.add(stream, {
       durable_name: name,
@@ -258,9 +275,15 @@ export class AnalyticsWorker {
       const batch: JsMsg[] = [];
       try {
         const msgs = await consumer.fetch({ max_messages: maxBatch, expires: 1000 });
-        for await (const m of msgs) {
-          batch.push(m);
-          if (batch.length >= maxBatch) break;
+        const watch = watchFetch(msgs, 6000);
+        try {
+          for await (const m of msgs) {
+            watch.touch();
+            batch.push(m);
+            if (batch.length >= maxBatch) break;
+          }
+        } finally {
+          watch.done();
         }
         if (batch.length === 0) continue;
         const units: CommitUnit[] = [];

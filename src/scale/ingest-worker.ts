@@ -1,6 +1,14 @@
-import { AckPolicy, type Consumer, DeliverPolicy, type JsMsg, type NatsConnection, nanos } from "nats";
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+} from "nats";
 import type { CommitOutcome, CommitUnit, TelemetryStore } from "../store/ports.js";
-import { DEFAULT_STREAM, decodeUnit } from "./jetstream.js";
+import { CONSUMER_NOT_FOUND, DEFAULT_STREAM, decodeUnit, isApiError, watchFetch } from "./jetstream.js";
 
 export const DEFAULT_CONSUMER = "pumpwatch-ingest";
 
@@ -44,9 +52,6 @@ export interface IngestWorkerStats {
   /** Messages that were not a commit unit; terminated (never redelivered). */
   undecodable: number;
 }
-
-/** JetStream API error code "consumer not found". */
-const CONSUMER_NOT_FOUND = 10014;
 
 /**
  * An ingest worker: reads commit units from the JetStream ingest log through a durable pull consumer
@@ -100,8 +105,7 @@ export class IngestWorker {
       await jsm.consumers.info(stream, name);
       await jsm.consumers.update(stream, name, settings);
     } catch (err) {
-      if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== CONSUMER_NOT_FOUND)
-        throw err;
+      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
       // Two workers starting together both land here; adding an identical durable is idempotent.
       await jsm.consumers.add(stream, {
         durable_name: name,
@@ -154,12 +158,22 @@ export class IngestWorker {
    */
   async #drainFetch(): Promise<void> {
     const messages = await this.#consumer.fetch({ max_messages: this.#maxBatch, expires: this.#expiresMs });
+    const watch = watchFetch(messages, this.#expiresMs + 5000);
+    try {
+      await this.#drain(messages, watch);
+    } finally {
+      watch.done();
+    }
+  }
+
+  async #drain(messages: ConsumerMessages, watch: { touch(): void; done(): void }): Promise<void> {
     const it = messages[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<JsMsg>> | undefined;
     for (;;) {
       const first = await (next ?? it.next());
       next = undefined;
       if (first.done) return;
+      watch.touch();
       const batch = [first.value];
       let timer: NodeJS.Timeout | undefined;
       const windowClosed = new Promise<"closed">((r) => {
@@ -175,11 +189,15 @@ export class IngestWorker {
           ended = true;
           break;
         }
+        watch.touch();
         batch.push(r.value);
       }
       clearTimeout(timer);
+      // The commit may take longer than the watch allows; the pull request is not waited on meanwhile.
+      watch.done();
       await this.#process(batch);
       if (ended) return;
+      watch.touch();
     }
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  type ConsumerMessages,
   connect,
   type JetStreamClient,
   type JetStreamManager,
@@ -130,6 +131,14 @@ export function streamConfig(o: JetStreamLogOptions): Partial<StreamConfig> & { 
   };
 }
 
+/** JetStream API error code "consumer not found". */
+export const CONSUMER_NOT_FOUND = 10014;
+
+/** Whether `err` is a JetStream API error with this code. */
+export function isApiError(err: unknown, code: number): boolean {
+  return (err as { api_error?: { err_code?: number } }).api_error?.err_code === code;
+}
+
 /** JetStream API error code "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
 
@@ -206,4 +215,25 @@ export class JetStreamLog {
     if (this.nc.isClosed()) return;
     await this.nc.drain();
   }
+}
+
+/**
+ * Ends a pull request the server stopped answering — its server died with the request, and the
+ * client waits for its end while heartbeats are paused across the reconnect — by stopping the
+ * fetch with an error once nothing arrived for `ms`; the caller then fetches anew. `touch` on each
+ * message, `done` when the fetch ended.
+ */
+export function watchFetch(messages: ConsumerMessages, ms: number): { touch(): void; done(): void } {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    timer = setTimeout(() => messages.stop(new Error(`pull request unanswered for ${ms} ms`)), ms);
+  };
+  arm();
+  return {
+    touch() {
+      clearTimeout(timer);
+      arm();
+    },
+    done: () => clearTimeout(timer),
+  };
 }

@@ -153,6 +153,18 @@ function startAnalyticsWorker(
   log: Logger,
 ): Promise<AnalyticsWorker> {
   const alog = log.child({ part: "analytics-worker" });
+  // The device list, read once for all partitions taken in one go (re-read after 5 s).
+  let listed: { at: number; ids: Promise<string[]> } | undefined;
+  const devices = () => {
+    if (!listed || Date.now() - listed.at > 5000) {
+      const ids = stores.registry.listDevices().then((ds) => ds.map((d) => d.id));
+      listed = { at: Date.now(), ids };
+      ids.catch(() => {
+        listed = undefined;
+      });
+    }
+    return listed.ids;
+  };
   return AnalyticsWorker.start({
     nc: bus.jlog.nc,
     ns: bus.names.ns,
@@ -165,10 +177,7 @@ function startAnalyticsWorker(
     replicas: config.busReplicas,
     leaseMs: config.busLeaseMs,
     ackWaitMs: config.busAckWaitMs,
-    devicesOf: async (p) =>
-      (await stores.registry.listDevices())
-        .filter((d) => partitionOf(d.id, config.busPartitions) === p)
-        .map((d) => d.id),
+    devicesOf: async (p) => (await devices()).filter((id) => partitionOf(id, config.busPartitions) === p),
     onError: (err) => alog.error({ err }, "analytics worker failure"),
     onLease: (partition, held) =>
       alog.info({ partition, held }, held ? "partition taken" : "partition released"),

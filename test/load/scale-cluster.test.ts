@@ -103,10 +103,15 @@ function payloadOf(s: Sample): string {
   return JSON.stringify({ ts: new Date(s.ts).toISOString(), values: s.values });
 }
 
-const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) => {
+const until = async (
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  context: () => string = () => "",
+) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${context()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 };
@@ -217,7 +222,7 @@ const body = () => {
         PUMPWATCH_BUS_STREAM: stream,
         PUMPWATCH_BUS_REPLICAS: "3",
         PUMPWATCH_BUS_ACK_WAIT_MS: "2000",
-        PUMPWATCH_BUS_LEASE_MS: "2000",
+        PUMPWATCH_BUS_LEASE_MS: "4000",
         PUMPWATCH_ASSIGNED_HUB: `localhost:${lbPort}`,
       },
       httpsOnly: role !== "gateway",
@@ -564,6 +569,7 @@ const body = () => {
         return true;
       },
       60_000,
+      () => `; the analytics worker said:\n${procs.get("analytics2")?.output().slice(-4000)}`,
     );
     for (const id of ids) {
       const reference = new PumpAnalyzer({ deviceId: id, model: null });
