@@ -395,7 +395,7 @@ export function renderAlarmMail(locale: MailLocale, vars: AlarmMailVars): Render
     throw new PumpwatchError("BAD_REQUEST", "publicUrl must be http(s)");
   }
   const link = `${base.href.replace(/\/+$/, "")}/#/pump/${encodeURIComponent(vars.deviceId)}`;
-  const clean = (s: string) => s.replace(CONTROL, " ").trim();
+  const clean = cleanLine;
   const device = clean(vars.deviceId);
   const message = clean(vars.message);
   const when = formatExpiry(vars.at, locale, vars.timeZone ?? "Europe/Berlin");
@@ -406,31 +406,56 @@ export function renderAlarmMail(locale: MailLocale, vars: AlarmMailVars): Render
     lines.push(`${t.cause}: ${clean(vars.diagnosis.cause)} (${clean(vars.diagnosis.code)})`);
     lines.push(`${t.action}: ${clean(vars.diagnosis.action)}`);
   }
+  return notificationMail({
+    locale,
+    subject,
+    paragraphs: [greeting, t.lead[vars.kind]],
+    lines,
+    link,
+    open: t.open,
+    footer: t.footer,
+  });
+}
+
+/** A clean one-line text for a mail: control characters become spaces. */
+export function cleanLine(s: string): string {
+  return s.replace(CONTROL, " ").trim();
+}
+
+/**
+ * The layout of every notification e-mail (alarms, security events): paragraphs, a list of facts,
+ * a link to the dashboard and a footer, as plain text and as escaped HTML.
+ */
+export function notificationMail(o: {
+  locale: MailLocale;
+  subject: string;
+  paragraphs: readonly string[];
+  lines: readonly string[];
+  link: string;
+  open: string;
+  footer: string;
+}): RenderedMail {
   const text = [
-    greeting,
+    ...o.paragraphs.flatMap((p) => [p, ""]),
+    ...o.lines,
     "",
-    t.lead[vars.kind],
+    `${o.open}: ${o.link}`,
     "",
-    ...lines,
-    "",
-    `${t.open}: ${link}`,
-    "",
-    t.footer,
+    o.footer,
     "",
     "-- ",
     "pumpwatch",
     "",
   ].join("\n");
   const html = `<!doctype html>
-<html lang="${locale}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<html lang="${o.locale}"><head><meta charset="utf-8"><title>${escapeHtml(o.subject)}</title></head>
 <body style="font-family: sans-serif; line-height: 1.5; color: #222;">
-<p>${greeting}</p>
-<p>${escapeHtml(t.lead[vars.kind])}</p>
-<ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>
-<p><a href="${escapeHtml(link)}" style="display: inline-block; padding: 0.6em 1.2em; background: #0b5cad; color: #fff; text-decoration: none; border-radius: 4px;">${escapeHtml(t.open)}</a></p>
-<p style="font-size: 0.9em;">${escapeHtml(link)}</p>
-<p style="color: #666;">${escapeHtml(t.footer)}</p>
+${o.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n")}
+<ul>${o.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>
+<p><a href="${escapeHtml(o.link)}" style="display: inline-block; padding: 0.6em 1.2em; background: #0b5cad; color: #fff; text-decoration: none; border-radius: 4px;">${escapeHtml(o.open)}</a></p>
+<p style="font-size: 0.9em;">${escapeHtml(o.link)}</p>
+<p style="color: #666;">${escapeHtml(o.footer)}</p>
 </body></html>
 `;
-  return { subject, text, html };
+  return { subject: o.subject, text, html };
 }

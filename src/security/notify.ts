@@ -1,3 +1,4 @@
+import { cleanLine, notificationMail } from "../notify/mailer.js";
 import type { SecurityEvent } from "../store/ports.js";
 
 /** What a webhook receives for a security event (docs/api.md § Security events). */
@@ -67,16 +68,6 @@ const TEXTS = {
   },
 } as const;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/g;
-
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
-  );
-}
-
 /** Subject, text and HTML of a security event's e-mail to operator staff. */
 export function renderSecurityMail(
   locale: "de" | "en",
@@ -84,7 +75,7 @@ export function renderSecurityMail(
   publicUrl: string,
 ): { subject: string; text: string; html: string } {
   const t = TEXTS[locale];
-  const clean = (s: string) => s.replace(CONTROL, " ").trim();
+  const clean = cleanLine;
   const what = KIND_TEXT[locale][e.kind] ?? e.kind;
   const subject = `${t.severity[e.severity]} · ${what} · ${clean(e.subject)}`;
   const link = `${publicUrl.replace(/\/+$/, "")}/#/operator`;
@@ -95,29 +86,13 @@ export function renderSecurityMail(
     `${t.since}: ${new Date(e.firstSeen).toISOString()}`,
     ...(e.detail ? [clean(e.detail)] : []),
   ];
-  const text = [
-    t.lead,
-    "",
-    what,
-    ...lines,
-    "",
-    `${t.open}: ${link}`,
-    "",
-    t.footer,
-    "",
-    "-- ",
-    "pumpwatch",
-    "",
-  ].join("\n");
-  const html = `<!doctype html>
-<html lang="${locale}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
-<body style="font-family: sans-serif; line-height: 1.5; color: #222;">
-<p>${escapeHtml(t.lead)}</p>
-<p><strong>${escapeHtml(what)}</strong></p>
-<ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>
-<p><a href="${escapeHtml(link)}">${escapeHtml(t.open)}</a></p>
-<p style="color: #666;">${escapeHtml(t.footer)}</p>
-</body></html>
-`;
-  return { subject, text, html };
+  return notificationMail({
+    locale,
+    subject,
+    paragraphs: [t.lead, what],
+    lines,
+    link,
+    open: t.open,
+    footer: t.footer,
+  });
 }
