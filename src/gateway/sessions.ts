@@ -61,8 +61,9 @@ export class DeviceSessions {
 
   /** A clean session (clean=true) starts without subscriptions [MQTT-3.1.2-6]. */
   clear(deviceId: string): void {
-    const had = this.#subs.delete(deviceId);
-    if (had || this.#backing) this.#backing?.save(deviceId, []);
+    this.#subs.delete(deviceId);
+    // Another gateway may hold the session's subscriptions.
+    this.#backing?.save(deviceId, []);
   }
 
   /** Resuming a session (clean=false): the backing's subscriptions, which another gateway may have written. */
